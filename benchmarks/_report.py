@@ -1,0 +1,40 @@
+"""Shared helpers for benchmark scripts: provenance header and markdown tables."""
+
+import platform
+import sys
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def provenance():
+    """Markdown lines naming the command, date, package versions and machine."""
+    packages = ["sklearn-ae", "scikit-learn", "torch", "skorch", "numpy"]
+    versions = ", ".join(f"{p} {version(p)}" for p in packages)
+    command = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    return [
+        f"- command: `{command}`",
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- versions: Python {platform.python_version()}, {versions}",
+        f"- machine: {platform.machine()}, {torch.get_num_threads()} torch threads, "
+        f"{platform.processor() or platform.platform()}",
+    ]
+
+
+def markdown_table(header, rows):
+    """A markdown table from a header and rows of already formatted cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def write_result(name, title, body):
+    """Write ``results/<name>.md`` with a title, provenance and body lines; return the path."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.md"
+    path.write_text("\n".join([f"# {title}", "", *provenance(), "", *body, ""]))
+    return path

@@ -1,0 +1,284 @@
+"""AutoencoderTransformer: deterministic autoencoders as a scikit-learn transformer."""
+
+import numbers
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import _FLOAT_DTYPES, BaseAutoencoder, check_layer_sizes, fill_shared_docs
+from ._losses import (
+    BinaryCrossEntropy,
+    ContractivePenalty,
+    KLSparsityPenalty,
+    L1ActivityPenalty,
+    SquaredError,
+)
+from ._modules import Autoencoder
+from ._noise import make_corruption
+
+# Components of the Gaussian mixture fitted to the training codes for ``sample``.
+_CODE_DENSITY_COMPONENTS = 10
+
+
+def sample_gaussian_mixture(mixture, n_samples, rng):
+    """Draw ``n_samples`` rows from a fitted full-covariance GaussianMixture using ``rng``.
+
+    ``GaussianMixture.sample`` always uses the mixture's own ``random_state``;
+    this lets ``sample(random_state=...)`` choose the draw.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.mixture import GaussianMixture
+    >>> gm = GaussianMixture(2, random_state=0).fit(np.random.RandomState(0).randn(50, 3))
+    >>> sample_gaussian_mixture(gm, 7, np.random.RandomState(0)).shape
+    (7, 3)
+    """
+    counts = rng.multinomial(n_samples, mixture.weights_)
+    draws = [
+        rng.multivariate_normal(mean, cov, size=count)
+        for mean, cov, count in zip(mixture.means_, mixture.covariances_, counts, strict=True)
+    ]
+    return np.concatenate(draws)[rng.permutation(n_samples)]
+
+
+@fill_shared_docs
+class AutoencoderTransformer(BaseAutoencoder):
+    r"""Autoencoder as a transformer: ``transform`` encodes, ``inverse_transform`` decodes.
+
+    A multilayer perceptron encoder maps each row to ``n_components`` codes and a
+    mirrored decoder maps codes back. Training minimises
+
+    .. math::
+
+        \frac{1}{n d}\sum_i \ell(x_i, g(f(\tilde x_i)))
+        + \lambda_s\,\Omega_{\text{sparse}} + \lambda_c\,\frac{1}{n}\sum_i
+        \Big\|\frac{\partial f(x_i)}{\partial x_i}\Big\|_F^2
+
+    where :math:`\ell` is the squared error or binary cross-entropy summed over
+    the d features, :math:`\tilde x` is the (optionally corrupted) input,
+    f the encoder and g the decoder. The classic variants are parameters that
+    combine freely: deep (``hidden_layer_sizes``), denoising (``noise``),
+    sparse (``sparsity``) and contractive (``contractive_weight``).
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Number of code units (the output dimension of ``transform``).
+
+    {shared_parameters}
+
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss. ``"mse"`` suits any real-valued data (e.g.
+        standardized tables). ``"bce"`` (binary cross-entropy on a sigmoid
+        output) needs X in [0, 1], e.g. pixel intensities or MinMax-scaled data.
+
+    sparsity : {"kl", "l1"} or None, default=None
+        Sparsity penalty on the codes. ``"kl"`` makes the code units sigmoid
+        and adds :math:`\sum_j KL(\rho \| \hat\rho_j)`, where
+        :math:`\hat\rho_j` is unit j's mean activation in the batch and
+        :math:`\rho` is ``sparsity_target``. ``"l1"`` adds the batch mean of
+        :math:`\|z\|_1` (linear codes: use ``weight_decay`` too so the
+        decoder cannot undo it by growing its weights).
+
+    sparsity_weight : float, default=1e-3
+        Weight :math:`\lambda_s` of the sparsity penalty.
+
+    sparsity_target : float, default=0.05
+        Target mean activation :math:`\rho` for ``sparsity="kl"``, in (0, 1).
+
+    contractive_weight : float, default=0.0
+        Weight :math:`\lambda_c` of the contractive penalty: the squared
+        Frobenius norm of the encoder's Jacobian at each clean training row.
+        It is computed exactly with one extra backward pass per code unit
+        (kept in the graph for the second derivative), so a training step costs
+        roughly ``n_components + 2`` times a plain one. 0 disables it.
+
+    Attributes
+    ----------
+    {shared_attributes}
+
+    code_density_ : sklearn.mixture.GaussianMixture
+        Density of the training codes that ``sample`` draws from.
+
+    See Also
+    --------
+    VAETransformer : Variational autoencoder, a generative model with a prior.
+    sklearn.decomposition.PCA : The linear baseline.
+
+    Notes
+    -----
+    An autoencoder is not a generative model: ``sample`` fits a Gaussian
+    mixture (up to 10 components, full covariances) to the codes of the
+    training data at the end of ``fit`` and decodes draws from it.
+    ``score`` is the negative mean squared reconstruction error, whatever the
+    training loss, so ``GridSearchCV`` needs no scorer.
+
+    References
+    ----------
+    Hinton & Salakhutdinov, "Reducing the dimensionality of data with neural
+    networks", Science 2006. Vincent et al., "Extracting and composing robust
+    features with denoising autoencoders", ICML 2008. Ng, "Sparse autoencoder",
+    CS294A lecture notes, 2011. Rifai et al., "Contractive auto-encoders",
+    ICML 2011.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_ae import AutoencoderTransformer
+    >>> X = load_digits().data / 16
+    >>> ae = AutoencoderTransformer(n_components=2, max_iter=5, random_state=0).fit(X)
+    >>> ae.transform(X).shape
+    (1797, 2)
+    >>> ae.inverse_transform(ae.transform(X[:3])).shape
+    (3, 64)
+    >>> ae.sample(4, random_state=0).shape
+    (4, 64)
+    """
+
+    _parameter_constraints = {
+        **BaseAutoencoder._parameter_constraints,
+        "loss": [StrOptions({"mse", "bce"})],
+        "sparsity": [None, StrOptions({"kl", "l1"})],
+        "sparsity_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "contractive_weight": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        loss="mse",
+        noise=None,
+        noise_level=0.1,
+        sparsity=None,
+        sparsity_weight=1e-3,
+        sparsity_target=0.05,
+        contractive_weight=0.0,
+        max_iter=100,
+        batch_size=128,
+        learning_rate=1e-3,
+        optimizer="adam",
+        weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        callbacks=None,
+        device="cpu",
+        verbose=0,
+        random_state=None,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.noise = noise
+        self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.callbacks = callbacks
+        self.device = device
+        self.verbose = verbose
+        self.random_state = random_state
+        self.warm_start = warm_start
+
+    def _check_training_data(self, X):
+        if self.loss == "bce" and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                f"loss='bce' needs X in [0, 1], but X ranges over [{X.min():.4g}, {X.max():.4g}]. "
+                "Rescale it (e.g. MinMaxScaler) or use loss='mse'."
+            )
+
+    def _module_spec(self, X):
+        in_unit_range = X.min() >= 0 and X.max() <= 1
+        return Autoencoder, {
+            "n_features": X.shape[1],
+            "n_components": self.n_components,
+            "hidden_layer_sizes": check_layer_sizes(self.hidden_layer_sizes),
+            "activation": self.activation,
+            "code_activation": "sigmoid" if self.sparsity == "kl" else None,
+            "corruption": make_corruption(
+                self.noise, self.noise_level, clip=(0.0, 1.0) if in_unit_range else None
+            ),
+        }
+
+    def _criterion(self):
+        return BinaryCrossEntropy() if self.loss == "bce" else SquaredError()
+
+    def _penalties(self):
+        penalties = []
+        if self.sparsity == "kl":
+            penalties.append(KLSparsityPenalty(self.sparsity_weight, self.sparsity_target))
+        elif self.sparsity == "l1":
+            penalties.append(L1ActivityPenalty(self.sparsity_weight))
+        if self.contractive_weight > 0:
+            penalties.append(ContractivePenalty(self.contractive_weight))
+        return penalties
+
+    def _after_fit(self, X, rng):
+        codes = self._map_batches(self.net_.module_.encode, X)
+        self.code_density_ = GaussianMixture(
+            n_components=min(_CODE_DENSITY_COMPONENTS, len(X)),
+            reg_covar=1e-4,
+            random_state=rng,
+        ).fit(codes)
+
+    def _sample_codes(self, n_samples, rng):
+        return sample_gaussian_mixture(self.code_density_, n_samples, rng)
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error of each row.
+
+        Higher is better; low values flag rows the model reconstructs poorly,
+        which makes this an anomaly score.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean((x - x_reconstructed) ** 2)`` over the features of each row.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        module = self.net_.module_
+        X_hat = self._map_batches(lambda x: self._decode_to_data(module.encode(x)), X)
+        return -np.mean((X - X_hat) ** 2, axis=1)
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error over all rows and features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Higher is better, so ``GridSearchCV`` can select models without a scorer.
+        """
+        return float(np.mean(self.score_samples(X)))

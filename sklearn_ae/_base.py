@@ -1,0 +1,447 @@
+"""Machinery shared by the autoencoder estimators.
+
+The base class owns everything that is not specific to one model: parameter
+and input validation, device and seeding, building and training the skorch net,
+batched inference, dtype handling, feature names and sampling. A subclass says
+which module, criterion and penalties to use and how to draw codes.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping, PassthroughScoring
+from skorch.helper import predefined_split
+from skorch.utils import noop
+
+from ._callbacks import DivergenceGuard
+from ._data import BatchIterator, TensorDataset
+from ._modules import ACTIVATIONS
+from ._nets import AutoencoderNet
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+
+# Rows per forward pass at inference; large batches are fast and memory stays bounded.
+_INFERENCE_BATCH_SIZE = 4096
+
+_FLOAT_DTYPES = [np.float64, np.float32]
+
+SHARED_PARAMETERS_DOC = """\
+    hidden_layer_sizes : tuple of int, default=(128, 64)
+        Widths of the encoder's hidden layers, input side first; the decoder
+        mirrors them. ``()`` gives a linear autoencoder.
+
+    activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, default="relu"
+        Activation of the hidden layers.
+
+    noise : {"gaussian", "masking"} or None, default=None
+        Corruption of the inputs during training (a denoising model); the
+        loss still compares the reconstruction with the clean input, and
+        ``transform`` never adds noise. ``"gaussian"`` adds noise of standard
+        deviation ``noise_level`` and, when the training data lie in [0, 1],
+        clips the result to [0, 1]. ``"masking"`` sets a random fraction
+        ``noise_level`` of the inputs to zero.
+
+    noise_level : float, default=0.1
+        Standard deviation (``"gaussian"``, in units of the input) or
+        fraction of masked inputs (``"masking"``, below 1).
+
+    max_iter : int, default=100
+        Number of epochs (passes over the training data) of each ``fit``.
+
+    batch_size : int, default=128
+        Rows per gradient step.
+
+    learning_rate : float, default=1e-3
+        Step size of the optimizer.
+
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"}, default="adam"
+        The ``torch.optim`` optimizer.
+
+    weight_decay : float, default=0.0
+        L2 penalty on the weights, applied by the optimizer.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows, stop when the
+        validation loss has not improved by a relative ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Fraction of rows held out when ``early_stopping=True``.
+
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+
+    tol : float, default=1e-4
+        Minimum relative improvement of the validation loss that resets the
+        patience.
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks (instances or ``(name, callback)`` tuples) for the
+        underlying :class:`skorch.NeuralNet`, e.g. ``skorch.callbacks.ProgressBar()``
+        or ``skorch.callbacks.LRScheduler(...)``.
+
+    device : str, default="cpu"
+        Torch device to train on: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or
+        ``"auto"`` (CUDA when available). A model trained on a GPU loads on a
+        CPU-only machine.
+
+    verbose : int, default=0
+        0 is silent; 1 or more prints one line of losses per epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, the noise, the shuffling, the
+        validation split and the code density. With an int, two fits on the
+        same data give identical models on CPU. Torch's global random state is
+        left untouched.
+
+    warm_start : bool, default=False
+        When True, ``fit`` continues training the current network for
+        ``max_iter`` more epochs instead of starting anew."""
+
+SHARED_ATTRIBUTES_DOC = """\
+    net_ : skorch.NeuralNet
+        The trained network; ``net_.module_`` is the ``torch.nn.Module`` and
+        ``net_.history`` the per-epoch log.
+
+    n_iter_ : int
+        Number of epochs trained so far (all ``fit`` calls of a warm start).
+
+    loss_curve_ : list of float
+        Training loss of every epoch.
+
+    validation_scores_ : list of float
+        Negative validation loss of every epoch; only with ``early_stopping=True``.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when X has string column names."""
+
+
+def fill_shared_docs(cls):
+    """Insert the shared parameter and attribute docs into ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace("    {shared_parameters}", SHARED_PARAMETERS_DOC).replace(
+        "    {shared_attributes}", SHARED_ATTRIBUTES_DOC
+    )
+    return cls
+
+
+def resolve_device(device):
+    """Return the torch device string for the ``device`` parameter, or raise ValueError.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    'cpu'
+    """
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:N' or 'auto'."
+        ) from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but PyTorch finds no CUDA GPU on this "
+            "machine. Use device='cpu', or device='auto' to use a GPU only when present."
+        )
+    return device
+
+
+def check_layer_sizes(hidden_layer_sizes):
+    """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise ValueError.
+
+    Examples
+    --------
+    >>> check_layer_sizes([64, 32])
+    (64, 32)
+    """
+    sizes = tuple(np.ravel(hidden_layer_sizes).tolist()) if len(hidden_layer_sizes) else ()
+    if not all(isinstance(s, numbers.Integral) and s > 0 for s in sizes):
+        raise ValueError(
+            "hidden_layer_sizes must be a sequence of positive integers, "
+            f"got {hidden_layer_sizes!r}."
+        )
+    return sizes
+
+
+def check_n_columns(Z, expected, method, what):
+    """Raise ValueError unless the 2-D array ``Z`` has ``expected`` columns."""
+    if Z.shape[1] != expected:
+        raise ValueError(
+            f"{method} expects {expected} columns ({what}), but the input has {Z.shape[1]}."
+        )
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base of the autoencoder estimators; not for direct use.
+
+    Subclasses implement ``_module_spec``, ``_criterion``, ``_penalties``,
+    ``_sample_codes`` and may override ``_check_training_data`` and
+    ``_after_fit``.
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "noise": [None, StrOptions({"gaussian", "masking"})],
+        "noise_level": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "callbacks": [None, list, tuple],
+        "device": [str],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+    }
+
+    _net_class = AutoencoderNet
+
+    # ---- fitting -------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; at least 2 rows, no NaN or infinity.
+        y : None
+            Ignored; present for Pipeline compatibility.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        continuing = self.warm_start and hasattr(self, "net_")
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2, reset=not continuing)
+        self._check_training_data(X)
+        check_layer_sizes(self.hidden_layer_sizes)
+        if self.noise == "masking" and self.noise_level >= 1:
+            raise ValueError(f"noise='masking' needs noise_level below 1, got {self.noise_level}.")
+        device = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        data = self._dataset(X, device)
+        train, valid = self._split(data, rng)
+        torch_seed = rng.randint(np.iinfo(np.int32).max)
+        cuda = [] if torch.device(device).type == "cpu" else [torch.device(device).index or 0]
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(int(torch_seed))
+            if not continuing:
+                self.net_ = self._build_net(X, device)
+            self._train(train, valid)
+        self._after_fit(X, rng)
+        return self
+
+    def _dataset(self, X, device):
+        return TensorDataset(torch.tensor(X, dtype=torch.float32, device=device))
+
+    def _split(self, data, rng):
+        """Split off the early-stopping validation rows."""
+        if not self.early_stopping:
+            return data, None
+        n_valid = max(1, round(self.validation_fraction * len(data)))
+        if n_valid >= len(data):
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} leaves no "
+                f"training rows out of {len(data)}; lower validation_fraction or pass more rows."
+            )
+        order = torch.as_tensor(rng.permutation(len(data)), device=data.X.device)
+        return data.subset(order[n_valid:]), data.subset(order[:n_valid])
+
+    def _build_net(self, X, device):
+        module, module_params = self._module_spec(X)
+        penalties = self._penalties()
+        logged = ["reconstruction", *(p.name for p in penalties)] if penalties else []
+        callbacks = [("divergence_guard", DivergenceGuard())]
+        callbacks += [
+            (f"train_{name}", PassthroughScoring(f"train_{name}", on_train=True)) for name in logged
+        ]
+        if self.early_stopping:
+            stopper = EarlyStopping(
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                load_best=True,
+                sink=print if self.verbose else noop,
+            )
+            callbacks.append(("early_stopping", stopper))
+        callbacks += list(self.callbacks or [])
+        net = self._net_class(
+            module,
+            **{f"module__{key}": value for key, value in module_params.items()},
+            criterion=self._criterion(),
+            penalties=penalties,
+            optimizer=OPTIMIZERS[self.optimizer],
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.learning_rate,
+            max_epochs=self.max_iter,
+            batch_size=self.batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_valid=BatchIterator,
+            train_split=None,
+            callbacks=callbacks,
+            device=device,
+            verbose=self.verbose,
+        )
+        return net.initialize()
+
+    def _train(self, train, valid):
+        net = self.net_
+        epochs_before = len(net.history)
+        net.set_params(train_split=None if valid is None else predefined_split(valid))
+        net.partial_fit(train)
+        # The validation rows are not part of the model: do not pickle them.
+        net.set_params(train_split=None)
+        history = net.history
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [row["train_loss"] for row in history]
+        if valid is not None:
+            self.validation_scores_ = [-row["valid_loss"] for row in history if "valid_loss" in row]
+        self._report_divergence(dict(net.callbacks_)["divergence_guard"], epochs_before)
+
+    def _report_divergence(self, guard, epochs_before):
+        if guard.diverged_epoch_ is None:
+            return
+        advice = (
+            f"Lower learning_rate (now {self.learning_rate}) or scale X, "
+            "e.g. with StandardScaler or MinMaxScaler."
+        )
+        if len(self.net_.history) == epochs_before:
+            del self.net_
+            raise ValueError(
+                f"Training diverged: the loss became NaN or infinite in epoch "
+                f"{guard.diverged_epoch_}, before any epoch completed. {advice}"
+            )
+        warnings.warn(
+            f"Training diverged in epoch {guard.diverged_epoch_} (the loss became NaN or "
+            f"infinite); stopped and kept the weights of epoch {len(self.net_.history)}. {advice}",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+    # ---- hooks for subclasses --------------------------------------------------
+
+    def _check_training_data(self, X):
+        """Raise ValueError if X does not suit the model (e.g. range for BCE)."""
+
+    def _after_fit(self, X, rng):
+        """Fit whatever the model needs besides the network (e.g. a code density)."""
+
+    # ---- inference -------------------------------------------------------------
+
+    def _map_batches(self, fn, A):
+        """Apply ``fn`` to float32 batches of the rows of A; return A's float dtype."""
+        module = self.net_.module_
+        module.eval()
+        data = TensorDataset(torch.tensor(A, dtype=torch.float32))
+        device = self.net_.device
+        with torch.no_grad():
+            parts = [
+                fn(batch.to(device)).cpu()
+                for batch, _ in BatchIterator(data, _INFERENCE_BATCH_SIZE)
+            ]
+        return torch.cat(parts).numpy().astype(A.dtype, copy=False)
+
+    def _decode_to_data(self, z):
+        return self.net_.criterion_.to_data(self.net_.module_.decode(z))
+
+    def _validate_codes(self, Z, method):
+        Z = check_array(Z, dtype=_FLOAT_DTYPES)
+        check_n_columns(Z, self._n_features_out, method, "n_components")
+        return Z
+
+    def transform(self, X):
+        """Encode X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            The codes, in X's float dtype.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        return self._map_batches(self.net_.module_.encode, X)
+
+    def inverse_transform(self, Z):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_components)
+            Codes, e.g. from ``transform`` (a DataFrame from ``set_output`` works).
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features_in_)
+            Decoded rows, in Z's float dtype.
+        """
+        check_is_fitted(self)
+        Z = self._validate_codes(Z, "inverse_transform")
+        return self._map_batches(self._decode_to_data, Z)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate new rows by decoding random codes.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draw of codes.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_)
+            Generated rows (float64).
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        Z = self._sample_codes(int(n_samples), check_random_state(random_state))
+        return self._map_batches(self._decode_to_data, np.asarray(Z, dtype=np.float64))
+
+    @property
+    def _n_features_out(self):
+        # Raises AttributeError before fit, which get_feature_names_out reports as NotFittedError.
+        return self.net_.module_.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,98 @@
+"""Whole-tensor datasets and a slicing batch iterator for skorch.
+
+skorch's default ``Dataset`` + ``DataLoader`` fetch one sample at a time and
+collate the batch in Python, which costs more than the forward pass of a small
+net. Our data always fit in one tensor, so a batch is a single indexing
+operation. Both classes plug into skorch through its ``dataset`` and
+``iterator_train``/``iterator_valid`` parameters; the training loop itself is
+skorch's.
+"""
+
+import math
+
+import torch
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """Rows of a 2-D tensor, optionally with a per-row condition tensor.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n_samples, n_features)
+        Inputs, already on the training device.
+    condition : torch.Tensor of shape (n_samples, n_conditions), default=None
+        Extra input given to the module with every row (one-hot labels of a
+        conditional model).
+
+    Examples
+    --------
+    >>> import torch
+    >>> ds = TensorDataset(torch.zeros(5, 3))
+    >>> len(ds), ds.batch(torch.tensor([0, 1]))[0].shape
+    (5, torch.Size([2, 3]))
+    """
+
+    def __init__(self, X, condition=None):
+        self.X = X
+        self.condition = condition
+
+    def __len__(self):
+        return len(self.X)
+
+    def batch(self, index):
+        """Return the skorch batch ``(inputs, None)`` for the rows in ``index``.
+
+        Without a condition the inputs are a tensor; with one they are a dict
+        that skorch passes to ``module.forward`` as keyword arguments.
+        """
+        if self.condition is None:
+            return self.X[index], None
+        return {"x": self.X[index], "condition": self.condition[index]}, None
+
+    def __getitem__(self, i):
+        return self.batch(i)
+
+    def subset(self, index):
+        """Return a dataset of the rows in ``index``."""
+        condition = None if self.condition is None else self.condition[index]
+        return TensorDataset(self.X[index], condition)
+
+
+class BatchIterator:
+    """Iterate over a :class:`TensorDataset` in batches, one slice per batch.
+
+    Parameters
+    ----------
+    dataset : TensorDataset
+        The data to iterate over.
+    batch_size : int
+        Rows per batch; the last batch may be smaller.
+    shuffle : bool, default=False
+        Draw a new permutation of the rows for every pass, from torch's global
+        random generator (which the estimators seed and restore around ``fit``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> batches = BatchIterator(TensorDataset(torch.arange(10.0).reshape(5, 2)), batch_size=2)
+    >>> len(batches), [xb.shape[0] for xb, _ in batches]
+    (3, [2, 2, 1])
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            order = torch.randperm(n, device=self.dataset.X.device)
+            for start in range(0, n, self.batch_size):
+                yield self.dataset.batch(order[start : start + self.batch_size])
+        else:
+            for start in range(0, n, self.batch_size):
+                yield self.dataset.batch(slice(start, start + self.batch_size))
