@@ -220,8 +220,13 @@ class AutoencoderTransformer(BaseAutoencoder):
             ),
         }
 
-    def _criterion(self):
+    def _criterion(self, X):
         return BinaryCrossEntropy() if self.loss == "bce" else SquaredError()
+
+    def _objective(self):
+        penalties = self._penalties()
+        logged = ["reconstruction", *(p.name for p in penalties)] if penalties else []
+        return {"penalties": penalties}, logged
 
     def _penalties(self):
         penalties = []
@@ -233,8 +238,8 @@ class AutoencoderTransformer(BaseAutoencoder):
             penalties.append(ContractivePenalty(self.contractive_weight))
         return penalties
 
-    def _after_fit(self, X, rng):
-        codes = self._map_batches(self.net_.module_.encode, X)
+    def _after_fit(self, X, condition, rng):
+        codes = self._encode(X)
         self.code_density_ = GaussianMixture(
             n_components=min(_CODE_DENSITY_COMPONENTS, len(X)),
             reg_covar=1e-4,
@@ -262,8 +267,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        module = self.net_.module_
-        X_hat = self._map_batches(lambda x: self._decode_to_data(module.encode(x)), X)
+        X_hat = self._decode(self._encode(X))
         return -np.mean((X - X_hat) ** 2, axis=1)
 
     def score(self, X, y=None):

@@ -8,6 +8,7 @@ which module, criterion and penalties to use and how to draw codes.
 
 import numbers
 import warnings
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -168,6 +169,27 @@ def resolve_device(device):
     return device
 
 
+@contextmanager
+def seeded_torch(seed, device="cpu"):
+    """Run a block with torch's random generator seeded; restore the previous state after.
+
+    Examples
+    --------
+    >>> import torch
+    >>> with seeded_torch(0):
+    ...     a = torch.rand(1)
+    >>> with seeded_torch(0):
+    ...     b = torch.rand(1)
+    >>> bool(a == b)
+    True
+    """
+    device = torch.device(device)
+    cuda = [] if device.type == "cpu" else [device.index or 0]
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(int(seed))
+        yield
+
+
 def check_layer_sizes(hidden_layer_sizes):
     """Return ``hidden_layer_sizes`` as a tuple of positive ints, or raise ValueError.
 
@@ -196,8 +218,11 @@ def check_n_columns(Z, expected, method, what):
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base of the autoencoder estimators; not for direct use.
 
-    Subclasses implement ``_module_spec``, ``_criterion``, ``_penalties``,
-    ``_sample_codes`` and may override ``_check_training_data`` and
+    Subclasses implement ``_module_spec`` (the ``nn.Module`` and its
+    arguments), ``_criterion`` (the reconstruction likelihood), ``_objective``
+    (the net's loss parameters and the loss terms it logs) and
+    ``_sample_codes``; they may override ``_check_training_data``,
+    ``_condition`` (per-row inputs besides X, e.g. one-hot labels) and
     ``_after_fit``.
     """
 
@@ -246,25 +271,23 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         continuing = self.warm_start and hasattr(self, "net_")
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2, reset=not continuing)
         self._check_training_data(X)
+        condition = self._condition(y, len(X), fitting=not continuing)
         check_layer_sizes(self.hidden_layer_sizes)
         if self.noise == "masking" and self.noise_level >= 1:
             raise ValueError(f"noise='masking' needs noise_level below 1, got {self.noise_level}.")
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
-        data = self._dataset(X, device)
+        data = TensorDataset(
+            torch.tensor(X, dtype=torch.float32, device=device),
+            None if condition is None else torch.tensor(condition, device=device),
+        )
         train, valid = self._split(data, rng)
-        torch_seed = rng.randint(np.iinfo(np.int32).max)
-        cuda = [] if torch.device(device).type == "cpu" else [torch.device(device).index or 0]
-        with torch.random.fork_rng(devices=cuda):
-            torch.manual_seed(int(torch_seed))
+        with seeded_torch(rng.randint(np.iinfo(np.int32).max), device):
             if not continuing:
                 self.net_ = self._build_net(X, device)
             self._train(train, valid)
-        self._after_fit(X, rng)
+        self._after_fit(X, condition, rng)
         return self
-
-    def _dataset(self, X, device):
-        return TensorDataset(torch.tensor(X, dtype=torch.float32, device=device))
 
     def _split(self, data, rng):
         """Split off the early-stopping validation rows."""
@@ -281,8 +304,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _build_net(self, X, device):
         module, module_params = self._module_spec(X)
-        penalties = self._penalties()
-        logged = ["reconstruction", *(p.name for p in penalties)] if penalties else []
+        objective_params, logged = self._objective()
         callbacks = [("divergence_guard", DivergenceGuard())]
         callbacks += [
             (f"train_{name}", PassthroughScoring(f"train_{name}", on_train=True)) for name in logged
@@ -299,8 +321,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         net = self._net_class(
             module,
             **{f"module__{key}": value for key, value in module_params.items()},
-            criterion=self._criterion(),
-            penalties=penalties,
+            criterion=self._criterion(X),
+            **objective_params,
             optimizer=OPTIMIZERS[self.optimizer],
             optimizer__weight_decay=self.weight_decay,
             lr=self.learning_rate,
@@ -355,26 +377,47 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _check_training_data(self, X):
         """Raise ValueError if X does not suit the model (e.g. range for BCE)."""
 
-    def _after_fit(self, X, rng):
+    def _condition(self, y, n_samples, fitting=False):
+        """Per-row condition array passed to the module with X, or None (y is ignored)."""
+        return None
+
+    def _after_fit(self, X, condition, rng):
         """Fit whatever the model needs besides the network (e.g. a code density)."""
 
     # ---- inference -------------------------------------------------------------
 
-    def _map_batches(self, fn, A):
-        """Apply ``fn`` to float32 batches of the rows of A; return A's float dtype."""
-        module = self.net_.module_
-        module.eval()
-        data = TensorDataset(torch.tensor(A, dtype=torch.float32))
-        device = self.net_.device
-        with torch.no_grad():
-            parts = [
-                fn(batch.to(device)).cpu()
-                for batch, _ in BatchIterator(data, _INFERENCE_BATCH_SIZE)
-            ]
-        return torch.cat(parts).numpy().astype(A.dtype, copy=False)
+    def _map_batches(self, fn, A, condition=None, batch_size=_INFERENCE_BATCH_SIZE):
+        """Apply ``fn(rows, condition_rows)`` to float32 batches; return A's float dtype.
 
-    def _decode_to_data(self, z):
-        return self.net_.criterion_.to_data(self.net_.module_.decode(z))
+        ``fn`` may return one tensor or a tuple of tensors (then a tuple of arrays).
+        """
+        self.net_.module_.eval()
+        device = self.net_.device
+        data = TensorDataset(
+            torch.tensor(A, dtype=torch.float32),
+            None if condition is None else torch.tensor(condition),
+        )
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, len(data), batch_size):
+                batch = data.subset(slice(start, start + batch_size))
+                cond = None if batch.condition is None else batch.condition.to(device)
+                out = fn(batch.X.to(device), cond)
+                outputs.append(out if isinstance(out, tuple) else (out,))
+        arrays = [
+            torch.cat(parts).cpu().numpy().astype(A.dtype, copy=False)
+            for parts in zip(*outputs, strict=True)
+        ]
+        return tuple(arrays) if len(arrays) > 1 else arrays[0]
+
+    def _encode(self, X, condition=None):
+        """Codes of the validated array X."""
+        return self._map_batches(self.net_.module_.encode, X, condition)
+
+    def _decode(self, Z, condition=None):
+        """Rows in data space for the validated code array Z."""
+        module, criterion = self.net_.module_, self.net_.criterion_
+        return self._map_batches(lambda z, c: criterion.to_data(module.decode(z, c)), Z, condition)
 
     def _validate_codes(self, Z, method):
         Z = check_array(Z, dtype=_FLOAT_DTYPES)
@@ -396,7 +439,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        return self._map_batches(self.net_.module_.encode, X)
+        return self._encode(X)
 
     def inverse_transform(self, Z):
         """Decode codes back to the input space.
@@ -412,8 +455,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             Decoded rows, in Z's float dtype.
         """
         check_is_fitted(self)
-        Z = self._validate_codes(Z, "inverse_transform")
-        return self._map_batches(self._decode_to_data, Z)
+        return self._decode(self._validate_codes(Z, "inverse_transform"))
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new rows by decoding random codes.
@@ -434,7 +476,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         Z = self._sample_codes(int(n_samples), check_random_state(random_state))
-        return self._map_batches(self._decode_to_data, np.asarray(Z, dtype=np.float64))
+        return self._decode(np.asarray(Z, dtype=np.float64))
 
     @property
     def _n_features_out(self):

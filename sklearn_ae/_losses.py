@@ -1,12 +1,18 @@
-"""Training objectives as small pieces: reconstruction criteria and penalties.
+"""Training objectives as small pieces: likelihoods, penalties and VAE bounds.
 
 Every function returns one value per sample (shape ``(n,)``) or a batch mean;
-the net (``_nets.py``) combines them. Nothing here knows about estimators.
+the nets (``_nets.py``) combine them. Nothing here knows about estimators.
+Reconstruction criteria broadcast over leading axes, so a decoder output of
+shape ``(n_draws, n, d)`` is scored against data of shape ``(n, d)``.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ._priors import diagonal_gaussian_log_prob
 
 
 class SquaredError(nn.Module):
@@ -22,7 +28,7 @@ class SquaredError(nn.Module):
     """
 
     def forward(self, output, x):
-        return (output - x).pow(2).sum(dim=1)
+        return (output - x).pow(2).sum(dim=-1)
 
     def to_data(self, output):
         """Map decoder output to data space (identity)."""
@@ -43,11 +49,108 @@ class BinaryCrossEntropy(nn.Module):
     """
 
     def forward(self, logits, x):
-        return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
+        return F.binary_cross_entropy_with_logits(
+            logits, x.expand_as(logits), reduction="none"
+        ).sum(dim=-1)
 
     def to_data(self, logits):
         """Map logits to Bernoulli means in [0, 1]."""
         return torch.sigmoid(logits)
+
+
+class GaussianNegativeLogLikelihood(nn.Module):
+    """Gaussian negative log-likelihood with one learned variance per feature.
+
+    The decoder outputs the mean; the log-variances are parameters of this
+    criterion, which skorch trains with the module. They start at the log of
+    each feature's variance in the data and are kept at or above
+    ``log(min_variance)``, so that features that are constant in the data
+    (e.g. blank border pixels) cannot drive the likelihood to infinity.
+
+    Parameters
+    ----------
+    initial_variance : array-like of shape (n_features,)
+        Starting variance of each feature.
+    min_variance : float, default=1e-3
+        Floor of the variances.
+
+    Examples
+    --------
+    >>> import torch
+    >>> nll = GaussianNegativeLogLikelihood([1.0, 1.0])
+    >>> round(nll(torch.zeros(1, 2), torch.zeros(1, 2)).item(), 4)
+    1.8379
+    """
+
+    def __init__(self, initial_variance, min_variance=1e-3):
+        super().__init__()
+        variance = torch.as_tensor(initial_variance, dtype=torch.float32).clamp(min=min_variance)
+        self.log_variance = nn.Parameter(variance.log())
+        self.min_log_variance = math.log(min_variance)
+
+    def forward(self, mean, x):
+        log_var = self.log_variance.clamp(min=self.min_log_variance)
+        return 0.5 * (
+            math.log(2 * math.pi) + log_var + (x - mean).pow(2) * torch.exp(-log_var)
+        ).sum(dim=-1)
+
+    def to_data(self, mean):
+        """Map decoder output to data space (the mean itself)."""
+        return mean
+
+
+def reparameterize(mean, logvar, n_draws, shared_noise=False):
+    """Draws ``z = mean + exp(logvar / 2) * eps`` of shape ``(n_draws, *mean.shape)``.
+
+    With ``shared_noise`` every row uses the same standard-normal draws, so a
+    row's estimate does not depend on its position in the data or the batch
+    (used for scoring; training draws independently per row).
+
+    Examples
+    --------
+    >>> import torch
+    >>> reparameterize(torch.zeros(4, 2), torch.zeros(4, 2), n_draws=3).shape
+    torch.Size([3, 4, 2])
+    """
+    shape = (n_draws, 1, mean.shape[-1]) if shared_noise else (n_draws, *mean.shape)
+    eps = torch.randn(shape, device=mean.device, dtype=mean.dtype)
+    return mean + torch.exp(0.5 * logvar) * eps
+
+
+def elbo_terms(module, criterion, x, condition, mean, logvar, n_draws=1, shared_noise=False):
+    """Reconstruction NLL ``(n,)`` and KL per latent unit ``(n, d)``, averaged over draws.
+
+    ``-(reconstruction + kl.sum(-1))`` is the evidence lower bound of each row.
+    """
+    z = reparameterize(mean, logvar, n_draws, shared_noise)
+    reconstruction = criterion(module.decode(z, condition), x).mean(dim=0)
+    kl = module.prior.kl(z, mean, logvar).mean(dim=0)
+    return reconstruction, kl
+
+
+def log_importance_weights(
+    module, criterion, x, condition, mean, logvar, n_draws, shared_noise=False
+):
+    """Per-draw ``log p(x|z)`` and ``log p(z) - log q(z|x)``, each of shape ``(n_draws, n)``."""
+    z = reparameterize(mean, logvar, n_draws, shared_noise)
+    log_likelihood = -criterion(module.decode(z, condition), x)
+    log_ratio = module.prior.log_prob(z) - diagonal_gaussian_log_prob(z, mean, logvar)
+    return log_likelihood, log_ratio
+
+
+def importance_weighted_bound(log_weights):
+    r"""Per-row :math:`\log \frac{1}{K}\sum_k w_k` from log-weights of shape ``(K, n)``.
+
+    With K = 1 this is the ELBO; it increases with K towards log p(x)
+    (Burda et al., 2016).
+
+    Examples
+    --------
+    >>> import torch
+    >>> importance_weighted_bound(torch.zeros(5, 3))
+    tensor([0., 0., 0.])
+    """
+    return torch.logsumexp(log_weights, dim=0) - math.log(len(log_weights))
 
 
 def kl_sparsity(codes, target):

@@ -4,7 +4,10 @@ Modules know nothing about estimators or losses: the estimator configures them
 through skorch's ``module__`` parameters and the net computes the objective.
 """
 
+import torch
 from torch import nn
+
+from ._priors import StandardNormalPrior
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -94,14 +97,93 @@ class Autoencoder(nn.Module):
         self.encoder = mlp((n_features, *hidden, n_components), activation, code_activation)
         self.decoder = mlp((n_components, *hidden[::-1], n_features), activation)
 
-    def encode(self, x):
-        """Code of clean input ``x``."""
+    def encode(self, x, condition=None):
+        """Code of clean input ``x`` (``condition`` is unused: not a conditional model)."""
         return self.encoder(x)
 
-    def decode(self, z):
+    def decode(self, z, condition=None):
         """Decoder output for code ``z`` (before the criterion's output map)."""
         return self.decoder(z)
 
     def forward(self, x):
         z = self.encoder(self.corruption(x))
         return self.decoder(z), z
+
+
+def _append_condition(a, condition):
+    """Concatenate the per-row condition to the last axis of ``a`` (any leading axes)."""
+    if condition is None:
+        return a
+    return torch.cat([a, condition.expand(*a.shape[:-1], condition.shape[-1])], dim=-1)
+
+
+class VariationalAutoencoder(nn.Module):
+    """Gaussian-posterior encoder, decoder and prior of a (conditional) VAE.
+
+    ``forward(x, condition=None)`` returns the posterior parameters
+    ``(mean, logvar)`` of q(z|x) for the (optionally corrupted) input; the
+    objective draws codes and decodes them. With ``n_conditions > 0`` the
+    encoder and decoder also receive a per-row condition (one-hot labels).
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    n_components : int
+        Latent dimension.
+    hidden_layer_sizes : tuple of int, default=()
+        Encoder hidden widths, outermost first; the decoder mirrors them.
+    activation : str, default="relu"
+        Hidden activation, a key of :data:`ACTIVATIONS`.
+    n_conditions : int, default=0
+        Width of the condition appended to the encoder and decoder inputs.
+    corruption : nn.Module or None, default=None
+        Applied to the input in training mode only (denoising VAE).
+    prior : nn.Module or None, default=None
+        The prior p(z) (see ``sklearn_ae._priors``); standard normal if None.
+
+    Examples
+    --------
+    >>> import torch
+    >>> vae = VariationalAutoencoder(10, 2, hidden_layer_sizes=(8,), n_conditions=3)
+    >>> mean, logvar = vae(torch.zeros(5, 10), torch.eye(3)[[0, 1, 2, 0, 1]])
+    >>> mean.shape, vae.decode(torch.zeros(4, 5, 2), torch.zeros(5, 3)).shape
+    (torch.Size([5, 2]), torch.Size([4, 5, 10]))
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_components,
+        hidden_layer_sizes=(),
+        activation="relu",
+        n_conditions=0,
+        corruption=None,
+        prior=None,
+    ):
+        super().__init__()
+        self.n_components = n_components
+        hidden = tuple(hidden_layer_sizes)
+        width_in = n_features + n_conditions
+        self.corruption = corruption if corruption is not None else nn.Identity()
+        self.encoder = mlp((width_in, *hidden), activation, activation)
+        self.posterior = nn.Linear(hidden[-1] if hidden else width_in, 2 * n_components)
+        self.decoder = mlp((n_components + n_conditions, *hidden[::-1], n_features), activation)
+        self.prior = prior if prior is not None else StandardNormalPrior(n_components)
+
+    def posterior_parameters(self, x, condition=None):
+        """Mean and log-variance of q(z|x), each of shape (n, n_components)."""
+        h = self.encoder(_append_condition(x, condition))
+        mean, logvar = self.posterior(h).chunk(2, dim=-1)
+        return mean, logvar
+
+    def encode(self, x, condition=None):
+        """Posterior mean: the deterministic code used by ``transform``."""
+        return self.posterior_parameters(x, condition)[0]
+
+    def decode(self, z, condition=None):
+        """Decoder output for codes z of shape (..., n, n_components)."""
+        return self.decoder(_append_condition(z, condition))
+
+    def forward(self, x, condition=None):
+        return self.posterior_parameters(self.corruption(x), condition)

@@ -2,6 +2,8 @@
 
 from skorch import NeuralNet
 
+from ._losses import elbo_terms, importance_weighted_bound, log_importance_weights
+
 
 def _inputs(X):
     """The data rows of a skorch batch (conditional batches are dicts)."""
@@ -42,4 +44,75 @@ class AutoencoderNet(NeuralNet):
             value = penalty.value(self.module_, x, codes)
             self.history.record_batch("train_" + penalty.name, value.item())
             loss = loss + penalty.weight * value
+        return loss
+
+
+def _condition(X):
+    return X["condition"] if isinstance(X, dict) else None
+
+
+class VAENet(NeuralNet):
+    r"""skorch net whose loss is the negative (beta-weighted, annealed) ELBO or IWAE bound.
+
+    The module returns the posterior parameters; the loss draws codes,
+    decodes them and scores them (``sklearn_ae._losses``). During training the
+    KL weight is ``beta * min(1, epoch / kl_warmup)``, and ``free_bits`` floors
+    the batch-mean KL of each latent unit. Validation always scores the plain
+    negative ELBO (beta 1, one draw), the quantity ``score`` reports. The
+    history records ``train_reconstruction`` and ``train_kl`` every epoch.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    beta : float, default=1.0
+        Weight of the KL term.
+    kl_warmup : int, default=0
+        Epochs over which the KL weight grows linearly from ``beta / kl_warmup``
+        to ``beta``; 0 disables annealing.
+    free_bits : float, default=0.0
+        Minimum KL, in nats, charged per latent unit.
+    n_importance_samples : int, default=1
+        Draws per row; above 1 the loss is the importance-weighted bound.
+    """
+
+    def __init__(
+        self, *args, beta=1.0, kl_warmup=0, free_bits=0.0, n_importance_samples=1, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.n_importance_samples = n_importance_samples
+
+    def kl_weight(self):
+        """The KL weight of the current epoch."""
+        if not self.kl_warmup:
+            return self.beta
+        return self.beta * min(1.0, len(self.history) / self.kl_warmup)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        mean, logvar = y_pred
+        x, condition = _inputs(X), _condition(X)
+        if not training:
+            reconstruction, kl = elbo_terms(
+                self.module_, self.criterion_, x, condition, mean, logvar
+            )
+            return (reconstruction + kl.sum(dim=-1)).mean()
+        if self.n_importance_samples > 1:
+            log_likelihood, log_ratio = log_importance_weights(
+                self.module_, self.criterion_, x, condition, mean, logvar, self.n_importance_samples
+            )
+            bound = importance_weighted_bound(log_likelihood + self.kl_weight() * log_ratio)
+            loss = -bound.mean()
+            reconstruction, kl = -log_likelihood.mean(), -log_ratio.mean()
+        else:
+            per_row, per_unit = elbo_terms(
+                self.module_, self.criterion_, x, condition, mean, logvar
+            )
+            charged_kl = per_unit.mean(dim=0).clamp(min=self.free_bits).sum()
+            loss = per_row.mean() + self.kl_weight() * charged_kl
+            reconstruction, kl = per_row.mean(), per_unit.sum(dim=-1).mean()
+        self.history.record_batch("train_reconstruction", reconstruction.item())
+        self.history.record_batch("train_kl", kl.item())
         return loss
