@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -89,6 +90,17 @@ class AutoencoderTransformer(BaseAutoencoder):
     sparsity_target : float, default=0.05
         Target mean activation :math:`\rho` for ``sparsity="kl"``, in (0, 1).
 
+    init : {"auto", "pca", "random"}, default="auto"
+        How the network starts. ``"pca"`` adds a linear path beside the
+        encoder and decoder, set to PCA's projection and its inverse, and
+        starts the nonlinear layers' outputs at zero: the untrained network
+        *is* PCA, and training only moves away from it where that lowers the
+        loss. This keeps the autoencoder from losing to PCA on small data with
+        many components. ``"random"`` is the usual random initialisation
+        without a linear path. ``"auto"`` is ``"pca"`` except with
+        ``loss="bce"`` or ``sparsity="kl"``, whose sigmoid outputs or codes
+        have no PCA counterpart.
+
     contractive_weight : float, default=0.0
         Weight :math:`\lambda_c` of the contractive penalty: the squared
         Frobenius norm of the encoder's Jacobian at each clean training row.
@@ -145,6 +157,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         "sparsity_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "sparsity_target": [Interval(numbers.Real, 0, 1, closed="neither")],
         "contractive_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "init": [StrOptions({"auto", "pca", "random"})],
     }
 
     def __init__(
@@ -160,6 +173,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         sparsity_weight=1e-3,
         sparsity_target=0.05,
         contractive_weight=0.0,
+        init="auto",
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,
@@ -185,6 +199,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
         self.contractive_weight = contractive_weight
+        self.init = init
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -207,6 +222,21 @@ class AutoencoderTransformer(BaseAutoencoder):
                 "Rescale it (e.g. MinMaxScaler) or use loss='mse'."
             )
 
+    def _starts_as_pca(self):
+        if self.init == "auto":
+            return self.loss == "mse" and self.sparsity != "kl"
+        if self.init == "pca" and (self.loss == "bce" or self.sparsity == "kl"):
+            raise ValueError(
+                "init='pca' needs linear outputs and codes, but loss='bce' or sparsity='kl' "
+                "makes them sigmoid; use init='random' or init='auto'."
+            )
+        return self.init == "pca"
+
+    def _initialize_module(self, module, X):
+        if self._starts_as_pca():
+            pca = PCA(n_components=min(self.n_components, *X.shape), random_state=0).fit(X)
+            module.init_linear_path_from_pca(pca.components_, pca.mean_)
+
     def _module_spec(self, X):
         in_unit_range = X.min() >= 0 and X.max() <= 1
         return Autoencoder, {
@@ -218,6 +248,7 @@ class AutoencoderTransformer(BaseAutoencoder):
             "corruption": make_corruption(
                 self.noise, self.noise_level, clip=(0.0, 1.0) if in_unit_range else None
             ),
+            "linear_path": self._starts_as_pca(),
         }
 
     def _criterion(self, X):

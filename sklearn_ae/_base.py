@@ -336,7 +336,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             device=device,
             verbose=self.verbose,
         )
-        return net.initialize()
+        net.initialize()
+        self._initialize_module(net.module_, X)
+        return net
 
     def _train(self, train, valid):
         net = self.net_
@@ -376,6 +378,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _check_training_data(self, X):
         """Raise ValueError if X does not suit the model (e.g. range for BCE)."""
+
+    def _initialize_module(self, module, X):
+        """Set data-dependent initial weights of the freshly built module (e.g. from PCA)."""
 
     def _condition(self, y, n_samples, fitting=False):
         """Per-row condition array passed to the module with X, or None (y is ignored)."""

@@ -71,6 +71,10 @@ class Autoencoder(nn.Module):
         Activation of the code layer (``"sigmoid"`` for KL sparsity).
     corruption : nn.Module or None, default=None
         Applied to the input in training mode only (denoising).
+    linear_path : bool, default=False
+        Add a linear map beside the encoder and the decoder: the code is
+        ``linear(x) + encoder(x)`` and the reconstruction ``linear(z) + decoder(z)``.
+        :meth:`init_linear_path_from_pca` then makes the network start as PCA.
 
     Examples
     --------
@@ -89,6 +93,7 @@ class Autoencoder(nn.Module):
         activation="relu",
         code_activation=None,
         corruption=None,
+        linear_path=False,
     ):
         super().__init__()
         self.n_components = n_components
@@ -96,18 +101,47 @@ class Autoencoder(nn.Module):
         self.corruption = corruption if corruption is not None else nn.Identity()
         self.encoder = mlp((n_features, *hidden, n_components), activation, code_activation)
         self.decoder = mlp((n_components, *hidden[::-1], n_features), activation)
+        self.linear_encoder = nn.Linear(n_features, n_components) if linear_path else None
+        self.linear_decoder = nn.Linear(n_components, n_features) if linear_path else None
+
+    def init_linear_path_from_pca(self, components, mean):
+        """Start as PCA: linear maps from the principal axes, nonlinear branches at zero.
+
+        ``components`` (n_axes, n_features) may have fewer rows than the code;
+        the remaining code units start with zero linear weights. The last layers
+        of the encoder and decoder start at zero, so at initialisation
+        ``encode`` is the PCA projection and ``decode`` its inverse; their
+        gradients are not zero, so training moves away from PCA only where that
+        lowers the loss.
+        """
+        components = torch.as_tensor(components, dtype=torch.float32)
+        mean = torch.as_tensor(mean, dtype=torch.float32)
+        n_axes = len(components)
+        with torch.no_grad():
+            for layer in (self.linear_encoder, self.linear_decoder):
+                layer.weight.zero_()
+            self.linear_encoder.weight[:n_axes] = components
+            self.linear_encoder.bias.copy_(-self.linear_encoder.weight @ mean)
+            self.linear_decoder.weight[:, :n_axes] = components.T
+            self.linear_decoder.bias.copy_(mean)
+            for branch in (self.encoder, self.decoder):
+                last = [m for m in branch if isinstance(m, nn.Linear)][-1]
+                last.weight.zero_()
+                last.bias.zero_()
 
     def encode(self, x, condition=None):
         """Code of clean input ``x`` (``condition`` is unused: not a conditional model)."""
-        return self.encoder(x)
+        z = self.encoder(x)
+        return z if self.linear_encoder is None else z + self.linear_encoder(x)
 
     def decode(self, z, condition=None):
         """Decoder output for code ``z`` (before the criterion's output map)."""
-        return self.decoder(z)
+        out = self.decoder(z)
+        return out if self.linear_decoder is None else out + self.linear_decoder(z)
 
     def forward(self, x):
-        z = self.encoder(self.corruption(x))
-        return self.decoder(z), z
+        z = self.encode(self.corruption(x))
+        return self.decode(z), z
 
 
 def _append_condition(a, condition):

@@ -1,0 +1,307 @@
+"""Compare dimensionality-reduction methods on held-out data.
+
+The engine behind ``sklearn-ae compare`` and the scripts in ``benchmarks/``:
+fit each method on a training split and measure, on the test split,
+reconstruction error (methods with an inverse), k-NN accuracy in the embedding
+(when labels exist), trustworthiness, and fit and transform times.
+"""
+
+import importlib.util
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA, KernelPCA
+from sklearn.manifold import TSNE, trustworthiness
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import StandardScaler
+
+from ._autoencoder import AutoencoderTransformer
+from ._vae import VAETransformer
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method that ``compare`` can run.
+
+    Parameters
+    ----------
+    label : str
+        Name in tables and figures.
+    build : callable
+        ``build(n_components, random_state, max_iter, unit_interval)`` returns
+        an unfitted estimator; ``max_iter`` (epochs) is None for the default and
+        only neural methods use it; ``unit_interval`` says whether the data
+        lie in [0, 1].
+    requires : str or None, default=None
+        Module that must be importable; the method is skipped with a note otherwise.
+    transductive : bool, default=False
+        True for methods without ``transform`` (scikit-learn's t-SNE): they
+        embed training and test rows together, without the labels.
+    reconstructs : bool, default=False
+        Whether to measure reconstruction error through ``inverse_transform``.
+    """
+
+    label: str
+    build: object
+    requires: str | None = None
+    transductive: bool = False
+    reconstructs: bool = False
+
+
+def _neural(estimator_class, **params):
+    def build(n_components, random_state, max_iter, unit_interval):
+        extra = {} if max_iter is None else {"max_iter": max_iter}
+        if estimator_class is VAETransformer and unit_interval:
+            extra["likelihood"] = "bernoulli"
+        return estimator_class(n_components, random_state=random_state, **params, **extra)
+
+    return build
+
+
+class OpenTSNETransformer:
+    """Minimal fit/transform adapter around ``openTSNE.TSNE`` (which has its own API).
+
+    Parameters
+    ----------
+    n_components : int
+        Embedding dimension.
+    random_state : int
+        Seed.
+    """
+
+    def __init__(self, n_components=2, random_state=None):
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        from openTSNE import TSNE as OpenTSNE
+
+        tsne = OpenTSNE(n_components=self.n_components, random_state=self.random_state, n_jobs=-1)
+        self.embedding_ = tsne.fit(np.asarray(X, dtype=np.float64))
+        return self
+
+    def transform(self, X):
+        return np.asarray(self.embedding_.transform(np.asarray(X, dtype=np.float64)))
+
+
+def _umap(n_components, random_state, max_iter, unit_interval):
+    from umap import UMAP
+
+    return UMAP(n_components=n_components, random_state=random_state)
+
+
+METHODS = {
+    "pca": Method(
+        "PCA", lambda k, seed, epochs, unit: PCA(k, random_state=seed), reconstructs=True
+    ),
+    "kpca": Method(
+        "KernelPCA (RBF)",
+        lambda k, seed, epochs, unit: KernelPCA(
+            k, kernel="rbf", fit_inverse_transform=True, random_state=seed
+        ),
+        reconstructs=True,
+    ),
+    "tsne": Method(
+        "t-SNE (scikit-learn)",
+        lambda k, seed, epochs, unit: TSNE(
+            k, random_state=seed, method="barnes_hut" if k < 4 else "exact"
+        ),
+        transductive=True,
+    ),
+    "opentsne": Method(
+        "openTSNE", lambda k, seed, epochs, unit: OpenTSNETransformer(k, seed), requires="openTSNE"
+    ),
+    "umap": Method("UMAP", _umap, requires="umap"),
+    "ae": Method("Autoencoder", _neural(AutoencoderTransformer), reconstructs=True),
+    "dae": Method(
+        "Denoising AE",
+        _neural(AutoencoderTransformer, noise="gaussian", noise_level=0.2),
+        reconstructs=True,
+    ),
+    "sae": Method(
+        "Sparse AE (L1)",
+        _neural(AutoencoderTransformer, sparsity="l1", sparsity_weight=1e-3),
+        reconstructs=True,
+    ),
+    "cae": Method(
+        "Contractive AE",
+        _neural(AutoencoderTransformer, contractive_weight=1e-3),
+        reconstructs=True,
+    ),
+    "vae": Method("VAE", _neural(VAETransformer), reconstructs=True),
+}
+
+DEFAULT_METHODS = tuple(METHODS)
+
+
+@dataclass
+class Comparison:
+    """What ``compare`` measured and fitted.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per method: ``method``, ``label``, ``reconstruction_mse``,
+        ``knn_accuracy``, ``trustworthiness``, ``fit_seconds``,
+        ``transform_seconds``, ``evaluation``. NaN where not applicable.
+    estimators : dict
+        Fitted estimators by method key.
+    embeddings : dict
+        Test-split embeddings by method key.
+    X_test, y_test : ndarray
+        The test split (after scaling), for figures.
+    scaling : str
+        How the data were scaled before every method.
+    notes : list of str
+        Methods skipped and why.
+    """
+
+    table: pd.DataFrame
+    estimators: dict
+    embeddings: dict
+    X_test: np.ndarray
+    y_test: np.ndarray | None
+    scaling: str
+    notes: list = field(default_factory=list)
+
+
+def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
+    """Fit one method and measure it on the test split."""
+    start = time.perf_counter()
+    if method.transductive:
+        Z = estimator.fit_transform(np.vstack([X_train, X_test]))
+        fit_seconds, transform_seconds = time.perf_counter() - start, np.nan
+        Z_train, Z_test = Z[: len(X_train)], Z[len(X_train) :]
+    else:
+        estimator.fit(X_train)
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        Z_test = np.asarray(estimator.transform(X_test))
+        transform_seconds = time.perf_counter() - start
+        Z_train = np.asarray(estimator.transform(X_train))
+    row = {
+        "fit_seconds": fit_seconds,
+        "transform_seconds": transform_seconds,
+        "trustworthiness": trustworthiness(X_test, Z_test, n_neighbors=n_neighbors),
+        "reconstruction_mse": np.nan,
+        "knn_accuracy": np.nan,
+        "evaluation": "train and test embedded together (no transform)"
+        if method.transductive
+        else "fit on train, transform test",
+    }
+    if method.reconstructs:
+        X_hat = estimator.inverse_transform(Z_test)
+        row["reconstruction_mse"] = float(np.mean((X_test - X_hat) ** 2))
+    if y_train is not None:
+        knn = KNeighborsClassifier(n_neighbors).fit(Z_train, y_train)
+        row["knn_accuracy"] = knn.score(Z_test, y_test)
+    return row, Z_test
+
+
+def compare(
+    X,
+    y=None,
+    *,
+    methods=DEFAULT_METHODS,
+    n_components=2,
+    test_size=0.2,
+    max_iter=None,
+    n_neighbors=5,
+    random_state=0,
+    progress=False,
+):
+    """Fit several methods on a training split and measure them on the test split.
+
+    Data in [0, 1] (pixels, MinMax-scaled tables) are used as they are; other
+    data are standardized (StandardScaler fitted on the training split), the
+    same for every method so that reconstruction errors compare.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data.
+    y : array-like of shape (n_samples,), default=None
+        Labels; enable k-NN accuracy and a stratified split.
+    methods : sequence of str, default=all of ``METHODS``
+        Keys of :data:`METHODS`. Methods whose optional package is missing are
+        skipped with a note.
+    n_components : int, default=2
+        Embedding dimension.
+    test_size : float, default=0.2
+        Fraction of rows held out.
+    max_iter : int or None, default=None
+        Epochs of the neural methods; None keeps their defaults.
+    n_neighbors : int, default=5
+        Neighbours for k-NN accuracy and trustworthiness.
+    random_state : int, default=0
+        Seed of the split and of every method.
+    progress : bool, default=False
+        Show a progress bar naming the method being fitted.
+
+    Returns
+    -------
+    comparison : Comparison
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> result = compare(X[:300] / 16, y[:300], methods=["pca", "ae"], max_iter=2)
+    >>> result.table[["method", "knn_accuracy"]].shape
+    (2, 2)
+    """
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"Unknown methods {unknown}; choose from {sorted(METHODS)}.")
+    X = np.asarray(X, dtype=np.float64)
+    stratify = y if y is not None and np.unique(y).size < len(y) * test_size else None
+    split = train_test_split(
+        X,
+        *([] if y is None else [np.asarray(y)]),
+        test_size=test_size,
+        random_state=random_state,
+        stratify=stratify,
+    )
+    X_train, X_test = split[0], split[1]
+    y_train, y_test = (split[2], split[3]) if y is not None else (None, None)
+    unit_interval = bool(X.min() >= 0 and X.max() <= 1)
+    if unit_interval:
+        scaling = "none: the data lie in [0, 1]"
+    else:
+        scaler = StandardScaler().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+        scaling = "StandardScaler fitted on the training split"
+    rows, estimators, embeddings, notes = [], {}, {}, []
+    keys = list(methods)
+    if progress:
+        from tqdm.auto import tqdm
+
+        keys = tqdm(keys, desc="compare", unit="method")
+    for key in keys:
+        method = METHODS[key]
+        if progress:
+            keys.set_postfix_str(method.label)
+        if method.requires and importlib.util.find_spec(method.requires) is None:
+            notes.append(
+                f"{method.label} skipped: optional package '{method.requires}' is not installed."
+            )
+            continue
+        estimator = method.build(n_components, random_state, max_iter, unit_interval)
+        row, Z_test = _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors)
+        rows.append({"method": key, "label": method.label, **row})
+        estimators[key], embeddings[key] = estimator, Z_test
+    columns = [
+        "method",
+        "label",
+        "reconstruction_mse",
+        "knn_accuracy",
+        "trustworthiness",
+        "fit_seconds",
+        "transform_seconds",
+        "evaluation",
+    ]
+    table = pd.DataFrame(rows, columns=columns)
+    return Comparison(table, estimators, embeddings, X_test, y_test, scaling, notes)

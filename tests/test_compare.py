@@ -1,0 +1,150 @@
+"""The comparison engine, the report and the ``sklearn-ae compare`` command (tiny subsets)."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+
+from sklearn_ae._cli import main
+from sklearn_ae.compare import METHODS, Method, compare
+from sklearn_ae.datasets import load_table
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16, y[:300]
+
+
+def test_compare_measures_each_method_on_held_out_rows(digits):
+    X, y = digits
+    result = compare(X, y, methods=["pca", "tsne", "ae", "vae"], max_iter=3)
+    table = result.table.set_index("method")
+    assert list(table.index) == ["pca", "tsne", "ae", "vae"]
+    assert result.X_test.shape == (60, 64)
+    assert table[["knn_accuracy", "trustworthiness"]].apply(lambda c: c.between(0, 1)).all().all()
+    # t-SNE has no inverse and no transform: no reconstruction error, no transform time.
+    assert np.isnan(table.loc["tsne", "reconstruction_mse"])
+    assert np.isnan(table.loc["tsne", "transform_seconds"])
+    assert "together" in table.loc["tsne", "evaluation"]
+    pca = result.estimators["pca"]
+    expected = np.mean((result.X_test - pca.inverse_transform(pca.transform(result.X_test))) ** 2)
+    assert table.loc["pca", "reconstruction_mse"] == pytest.approx(expected)
+    assert result.scaling.startswith("none")
+
+
+def test_compare_standardizes_unbounded_data_and_works_without_labels():
+    X = np.random.RandomState(0).randn(120, 6) * 50
+    result = compare(X, methods=["pca"])
+    assert "StandardScaler" in result.scaling
+    assert np.isnan(result.table.loc[0, "knn_accuracy"])
+    assert abs(result.X_test.mean()) < 0.5
+
+
+def test_missing_optional_package_is_a_note_not_a_crash(digits, monkeypatch):
+    monkeypatch.setitem(
+        METHODS, "fake", Method("Fake", lambda *a: None, requires="no_such_package_xyz")
+    )
+    result = compare(*digits, methods=["pca", "fake"])
+    assert list(result.table["method"]) == ["pca"]
+    assert "no_such_package_xyz" in result.notes[0]
+
+
+def test_compare_rejects_unknown_methods(digits):
+    with pytest.raises(ValueError, match=r"Unknown methods \['lda'\]"):
+        compare(*digits, methods=["pca", "lda"])
+
+
+def test_cli_writes_a_report_folder(tmp_path, capsys):
+    out = tmp_path / "report"
+    main(
+        [
+            "compare",
+            "--max-samples",
+            "300",
+            "--epochs",
+            "2",
+            "--methods",
+            "pca,ae,vae",
+            "--out",
+            str(out),
+        ]
+    )
+    stdout = capsys.readouterr().out
+    assert f"Report written to {out / 'report.md'}" in stdout
+    report = (out / "report.md").read_text()
+    assert (
+        "| PCA |" in report and "| VAE |" in report and "digits (300 rows, 64 features)" in report
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert [r["method"] for r in results["results"]] == ["pca", "ae", "vae"]
+    for figure in [
+        "embeddings.png",
+        "reconstructions.png",
+        "samples.png",
+        "vae_latent_grid.png",
+        "loss_curves.png",
+    ]:
+        assert (out / figure).stat().st_size > 1000
+        assert f"({figure})" in report
+
+
+def test_cli_reads_a_csv_with_a_target(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    frame = pd.DataFrame(X[:200], columns=[f"p{i}" for i in range(64)]).assign(label=y[:200])
+    frame.to_csv(tmp_path / "table.csv", index=False)
+    main(
+        [
+            "compare",
+            "--data",
+            str(tmp_path / "table.csv"),
+            "--target",
+            "label",
+            "--n-components",
+            "3",
+            "--methods",
+            "pca,ae",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
+    results = json.loads((tmp_path / "r" / "results.json").read_text())
+    assert results["scaling"].startswith("StandardScaler")
+    assert all(r["knn_accuracy"] is not None for r in results["results"])
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        (None, ["--data", "missing.csv"], "No file at"),
+        ("a,b\n1,x\n2,y\n", [], r"Columns \['b'\] of t.csv are not numeric"),
+        ("a,b\n1,2\n3,4\n", ["--target", "label"], "The target column 'label' is not in t.csv"),
+        ("a,b\n1,\n3,4\n", [], r"Columns \['b'\] of t.csv have missing values"),
+        (None, ["--methods", "pca,lda"], r"Unknown methods \['lda'\]"),
+    ],
+)
+def test_cli_errors_are_clear(tmp_path, capsys, content, args, message):
+    path = tmp_path / "t.csv"
+    if content is not None:
+        path.write_text(content)
+    data = ["--data", str(path)] if content is not None else []
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compare", *data, *args, "--out", str(tmp_path / "r")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sklearn-ae compare: error:")
+    assert re.search(message, err)
+
+
+def test_load_table_reads_npy_with_a_column_index(tmp_path):
+    np.save(tmp_path / "a.npy", np.column_stack([np.ones((5, 2)), np.arange(5)]))
+    data = load_table(tmp_path / "a.npy", target=2)
+    assert data.data.shape == (5, 2) and list(data.target) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="use a .csv, .parquet or .npy file"):
+        (tmp_path / "a.txt").write_text("1")
+        load_table(tmp_path / "a.txt")
