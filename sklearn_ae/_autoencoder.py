@@ -3,12 +3,14 @@
 import numbers
 
 import numpy as np
+import torch
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _FLOAT_DTYPES, BaseAutoencoder, check_layer_sizes, fill_shared_docs
+from ._architectures import MLPArchitecture
+from ._base import BaseAutoencoder, fill_shared_docs
+from ._data import TensorDataset
 from ._losses import (
     BinaryCrossEntropy,
     ContractivePenalty,
@@ -90,6 +92,20 @@ class AutoencoderTransformer(BaseAutoencoder):
     sparsity_target : float, default=0.05
         Target mean activation :math:`\rho` for ``sparsity="kl"``, in (0, 1).
 
+    pretrain : {"greedy"} or None, default=None
+        ``"greedy"``: greedy layer-wise pretraining of a stacked autoencoder
+        (``architecture="mlp"``). A shallow autoencoder is trained on the
+        input for ``pretrain_epochs``, the next one on its codes, and so on
+        down to the code layer; their encoders and decoders become the layers
+        of the deep network, which ``fit`` then fine-tunes end to end for
+        ``max_iter`` epochs. Pretraining uses the plain reconstruction loss
+        (no noise or penalties). Its epochs appear in ``net_.history`` as rows
+        with a ``"phase"`` entry (e.g. ``"pretrain layer 1"``); ``n_iter_``
+        and ``loss_curve_`` count fine-tuning only.
+
+    pretrain_epochs : int, default=10
+        Epochs of each layer's pretraining.
+
     init : {"auto", "pca", "random"}, default="auto"
         How the network starts. ``"pca"`` adds a linear path beside the
         encoder and decoder, set to PCA's projection and its inverse, and
@@ -99,7 +115,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         many components. ``"random"`` is the usual random initialisation
         without a linear path. ``"auto"`` is ``"pca"`` except with
         ``loss="bce"`` or ``sparsity="kl"``, whose sigmoid outputs or codes
-        have no PCA counterpart.
+        have no PCA counterpart, and with ``pretrain="greedy"``, which is an
+        initialisation of its own.
 
     contractive_weight : float, default=0.0
         Weight :math:`\lambda_c` of the contractive penalty: the squared
@@ -158,13 +175,19 @@ class AutoencoderTransformer(BaseAutoencoder):
         "sparsity_target": [Interval(numbers.Real, 0, 1, closed="neither")],
         "contractive_weight": [Interval(numbers.Real, 0, None, closed="left")],
         "init": [StrOptions({"auto", "pca", "random"})],
+        "pretrain": [None, StrOptions({"greedy"})],
+        "pretrain_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(128, 64),
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        batch_norm=False,
+        hidden_layer_sizes=(512, 256),
         activation="relu",
         loss="mse",
         noise=None,
@@ -173,12 +196,14 @@ class AutoencoderTransformer(BaseAutoencoder):
         sparsity_weight=1e-3,
         sparsity_target=0.05,
         contractive_weight=0.0,
+        pretrain=None,
+        pretrain_epochs=10,
         init="auto",
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,
         optimizer="adam",
-        weight_decay=0.0,
+        weight_decay=1e-5,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -190,6 +215,10 @@ class AutoencoderTransformer(BaseAutoencoder):
         warm_start=False,
     ):
         self.n_components = n_components
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.batch_norm = batch_norm
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -199,6 +228,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
         self.contractive_weight = contractive_weight
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
         self.init = init
         self.max_iter = max_iter
         self.batch_size = batch_size
@@ -221,29 +252,78 @@ class AutoencoderTransformer(BaseAutoencoder):
                 f"loss='bce' needs X in [0, 1], but X ranges over [{X.min():.4g}, {X.max():.4g}]. "
                 "Rescale it (e.g. MinMaxScaler) or use loss='mse'."
             )
+        if self.pretrain == "greedy" and self.architecture != "mlp":
+            raise ValueError("pretrain='greedy' needs architecture='mlp'.")
+        if self.contractive_weight > 0 and self.batch_norm and self.architecture == "conv":
+            raise ValueError(
+                "contractive_weight needs rows that do not interact, but batch_norm mixes the "
+                "rows of a batch; set batch_norm=False."
+            )
 
     def _starts_as_pca(self):
         if self.init == "auto":
-            return self.loss == "mse" and self.sparsity != "kl"
-        if self.init == "pca" and (self.loss == "bce" or self.sparsity == "kl"):
+            return self.loss == "mse" and self.sparsity != "kl" and self.pretrain is None
+        if self.init == "pca" and (self.loss == "bce" or self.sparsity == "kl" or self.pretrain):
             raise ValueError(
-                "init='pca' needs linear outputs and codes, but loss='bce' or sparsity='kl' "
-                "makes them sigmoid; use init='random' or init='auto'."
+                "init='pca' needs linear outputs and codes and no pretraining, but loss='bce' "
+                "or sparsity='kl' makes them sigmoid and pretrain='greedy' initialises the "
+                "network itself; use init='random' or init='auto'."
             )
         return self.init == "pca"
 
-    def _initialize_module(self, module, X):
-        if self._starts_as_pca():
+    def _initialize_module(self, net, X):
+        if self.pretrain == "greedy":
+            self._pretrain_greedily(net, X)
+        elif self._starts_as_pca():
             pca = PCA(n_components=min(self.n_components, *X.shape), random_state=0).fit(X)
-            module.init_linear_path_from_pca(pca.components_, pca.mean_)
+            net.module_.init_linear_path_from_pca(pca.components_, pca.mean_)
+
+    def _pretrain_greedily(self, net, X):
+        """Train one shallow autoencoder per encoder layer and copy its weights into ``net``."""
+        module = net.module_
+        encoder_layers = [m for m in module.trunk.modules() if isinstance(m, torch.nn.Linear)]
+        encoder_layers.append(module.code[0])
+        decoder_layers = [m for m in module.decoder.modules() if isinstance(m, torch.nn.Linear)]
+        inputs = torch.tensor(X, dtype=torch.float32, device=net.device)
+        for depth, (encoder, decoder) in enumerate(
+            zip(encoder_layers, decoder_layers[::-1], strict=True), start=1
+        ):
+            is_code = depth == len(encoder_layers)
+            shallow = self._make_net(
+                Autoencoder,
+                {
+                    "n_features": encoder.in_features,
+                    "n_components": encoder.out_features,
+                    "architecture": MLPArchitecture((), self.activation),
+                    "code_activation": ("sigmoid" if self.sparsity == "kl" else None)
+                    if is_code
+                    else self.activation,
+                },
+                SquaredError(),
+                {"penalties": ()},
+                net.device,
+                max_epochs=self.pretrain_epochs,
+            ).fit(TensorDataset(inputs))
+            encoder.load_state_dict(shallow.module_.code[0].state_dict())
+            decoder.load_state_dict(shallow.module_.decoder[0].state_dict())
+            for row in shallow.history:
+                net.history.append(
+                    {
+                        "epoch": len(net.history) + 1,
+                        "phase": f"pretrain layer {depth}",
+                        "train_loss": row["train_loss"],
+                        "dur": row["dur"],
+                    }
+                )
+            with torch.no_grad():
+                inputs = shallow.module_.eval().encode(inputs)
 
     def _module_spec(self, X):
         in_unit_range = X.min() >= 0 and X.max() <= 1
         return Autoencoder, {
             "n_features": X.shape[1],
             "n_components": self.n_components,
-            "hidden_layer_sizes": check_layer_sizes(self.hidden_layer_sizes),
-            "activation": self.activation,
+            "architecture": self._architecture(),
             "code_activation": "sigmoid" if self.sparsity == "kl" else None,
             "corruption": make_corruption(
                 self.noise, self.noise_level, clip=(0.0, 1.0) if in_unit_range else None
@@ -296,8 +376,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         scores : ndarray of shape (n_samples,)
             ``-mean((x - x_reconstructed) ** 2)`` over the features of each row.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        X = self._validate_rows(X)
         X_hat = self._decode(self._encode(X))
         return -np.mean((X - X_hat) ** 2, axis=1)
 

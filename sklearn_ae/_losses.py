@@ -275,8 +275,9 @@ class ContractivePenalty(Penalty):
     Examples
     --------
     >>> import torch
+    >>> from sklearn_ae._architectures import MLPArchitecture
     >>> from sklearn_ae._modules import Autoencoder
-    >>> module = Autoencoder(4, 2)
+    >>> module = Autoencoder(4, 2, MLPArchitecture(()))
     >>> ContractivePenalty(1.0).value(module, torch.zeros(3, 4), None).item() > 0
     True
     """

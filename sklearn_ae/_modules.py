@@ -1,57 +1,26 @@
-"""PyTorch modules: multilayer perceptrons and the autoencoder network.
+"""PyTorch modules: the autoencoder and the variational autoencoder networks.
 
-Modules know nothing about estimators or losses: the estimator configures them
-through skorch's ``module__`` parameters and the net computes the objective.
+A network is an architecture's trunk and decoder (``_architectures.py``) plus
+its own head. Modules know nothing about estimators or losses: the estimator
+configures them through skorch's ``module__`` parameters and the net computes
+the objective.
 """
 
 import torch
 from torch import nn
 
+from ._architectures import ACTIVATIONS, append_condition
 from ._priors import StandardNormalPrior
 
-ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "elu": nn.ELU,
-    "gelu": nn.GELU,
-    "identity": nn.Identity,
-}
+_WEIGHTED_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
 
 
-def mlp(sizes, activation="relu", output_activation=None):
-    """Stack of linear layers with ``activation`` between them.
-
-    Parameters
-    ----------
-    sizes : sequence of int
-        Layer widths, input first: ``(64, 32, 2)`` makes two linear layers.
-    activation : str, default="relu"
-        Key of :data:`ACTIVATIONS` applied after every layer but the last.
-    output_activation : str or None, default=None
-        Key of :data:`ACTIVATIONS` applied after the last layer.
-
-    Examples
-    --------
-    >>> mlp((64, 32, 2))
-    Sequential(
-      (0): Linear(in_features=64, out_features=32, bias=True)
-      (1): ReLU()
-      (2): Linear(in_features=32, out_features=2, bias=True)
-    )
-    """
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(nn.Linear(n_in, n_out))
-        last = i == len(sizes) - 2
-        name = output_activation if last else activation
-        if name is not None:
-            layers.append(ACTIVATIONS[name]())
-    return nn.Sequential(*layers)
+def _last_weighted_layer(module):
+    return [m for m in module.modules() if isinstance(m, _WEIGHTED_LAYERS)][-1]
 
 
 class Autoencoder(nn.Module):
-    """Encoder and decoder; the decoder mirrors the encoder's hidden layers.
+    """Encoder (trunk and code layer) and decoder of a deterministic autoencoder.
 
     ``forward(x)`` returns ``(decoder_output, code)``. The decoder output is in
     the criterion's parameterisation (values for squared error, logits for
@@ -63,10 +32,8 @@ class Autoencoder(nn.Module):
         Input width.
     n_components : int
         Code width.
-    hidden_layer_sizes : tuple of int, default=()
-        Encoder hidden widths, outermost first. Empty gives a linear autoencoder.
-    activation : str, default="relu"
-        Hidden activation, a key of :data:`ACTIVATIONS`.
+    architecture : MLPArchitecture or ConvArchitecture
+        Builds the trunk and the decoder.
     code_activation : str or None, default=None
         Activation of the code layer (``"sigmoid"`` for KL sparsity).
     corruption : nn.Module or None, default=None
@@ -79,7 +46,8 @@ class Autoencoder(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> net = Autoencoder(10, 2, hidden_layer_sizes=(8,))
+    >>> from sklearn_ae._architectures import MLPArchitecture
+    >>> net = Autoencoder(10, 2, MLPArchitecture((8,)))
     >>> out, code = net(torch.zeros(5, 10))
     >>> out.shape, code.shape
     (torch.Size([5, 10]), torch.Size([5, 2]))
@@ -89,18 +57,20 @@ class Autoencoder(nn.Module):
         self,
         n_features,
         n_components,
-        hidden_layer_sizes=(),
-        activation="relu",
+        architecture,
         code_activation=None,
         corruption=None,
         linear_path=False,
     ):
         super().__init__()
         self.n_components = n_components
-        hidden = tuple(hidden_layer_sizes)
         self.corruption = corruption if corruption is not None else nn.Identity()
-        self.encoder = mlp((n_features, *hidden, n_components), activation, code_activation)
-        self.decoder = mlp((n_components, *hidden[::-1], n_features), activation)
+        self.trunk, width = architecture.trunk(n_features)
+        code = [nn.Linear(width, n_components)]
+        if code_activation is not None:
+            code.append(ACTIVATIONS[code_activation]())
+        self.code = nn.Sequential(*code)
+        self.decoder = architecture.decoder(n_components, n_features)
         self.linear_encoder = nn.Linear(n_features, n_components) if linear_path else None
         self.linear_decoder = nn.Linear(n_components, n_features) if linear_path else None
 
@@ -124,14 +94,14 @@ class Autoencoder(nn.Module):
             self.linear_encoder.bias.copy_(-self.linear_encoder.weight @ mean)
             self.linear_decoder.weight[:, :n_axes] = components.T
             self.linear_decoder.bias.copy_(mean)
-            for branch in (self.encoder, self.decoder):
-                last = [m for m in branch if isinstance(m, nn.Linear)][-1]
+            for branch in (self.code, self.decoder):
+                last = _last_weighted_layer(branch)
                 last.weight.zero_()
                 last.bias.zero_()
 
     def encode(self, x, condition=None):
         """Code of clean input ``x`` (``condition`` is unused: not a conditional model)."""
-        z = self.encoder(x)
+        z = self.code(self.trunk(x))
         return z if self.linear_encoder is None else z + self.linear_encoder(x)
 
     def decode(self, z, condition=None):
@@ -142,13 +112,6 @@ class Autoencoder(nn.Module):
     def forward(self, x):
         z = self.encode(self.corruption(x))
         return self.decode(z), z
-
-
-def _append_condition(a, condition):
-    """Concatenate the per-row condition to the last axis of ``a`` (any leading axes)."""
-    if condition is None:
-        return a
-    return torch.cat([a, condition.expand(*a.shape[:-1], condition.shape[-1])], dim=-1)
 
 
 class VariationalAutoencoder(nn.Module):
@@ -165,12 +128,10 @@ class VariationalAutoencoder(nn.Module):
         Input width.
     n_components : int
         Latent dimension.
-    hidden_layer_sizes : tuple of int, default=()
-        Encoder hidden widths, outermost first; the decoder mirrors them.
-    activation : str, default="relu"
-        Hidden activation, a key of :data:`ACTIVATIONS`.
+    architecture : MLPArchitecture or ConvArchitecture
+        Builds the trunk and the decoder.
     n_conditions : int, default=0
-        Width of the condition appended to the encoder and decoder inputs.
+        Width of the condition given to the trunk and appended to the codes.
     corruption : nn.Module or None, default=None
         Applied to the input in training mode only (denoising VAE).
     prior : nn.Module or None, default=None
@@ -179,7 +140,8 @@ class VariationalAutoencoder(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> vae = VariationalAutoencoder(10, 2, hidden_layer_sizes=(8,), n_conditions=3)
+    >>> from sklearn_ae._architectures import MLPArchitecture
+    >>> vae = VariationalAutoencoder(10, 2, MLPArchitecture((8,)), n_conditions=3)
     >>> mean, logvar = vae(torch.zeros(5, 10), torch.eye(3)[[0, 1, 2, 0, 1]])
     >>> mean.shape, vae.decode(torch.zeros(4, 5, 2), torch.zeros(5, 3)).shape
     (torch.Size([5, 2]), torch.Size([4, 5, 10]))
@@ -189,26 +151,22 @@ class VariationalAutoencoder(nn.Module):
         self,
         n_features,
         n_components,
-        hidden_layer_sizes=(),
-        activation="relu",
+        architecture,
         n_conditions=0,
         corruption=None,
         prior=None,
     ):
         super().__init__()
         self.n_components = n_components
-        hidden = tuple(hidden_layer_sizes)
-        width_in = n_features + n_conditions
         self.corruption = corruption if corruption is not None else nn.Identity()
-        self.encoder = mlp((width_in, *hidden), activation, activation)
-        self.posterior = nn.Linear(hidden[-1] if hidden else width_in, 2 * n_components)
-        self.decoder = mlp((n_components + n_conditions, *hidden[::-1], n_features), activation)
+        self.trunk, width = architecture.trunk(n_features, n_conditions)
+        self.posterior = nn.Linear(width, 2 * n_components)
+        self.decoder = architecture.decoder(n_components + n_conditions, n_features)
         self.prior = prior if prior is not None else StandardNormalPrior(n_components)
 
     def posterior_parameters(self, x, condition=None):
         """Mean and log-variance of q(z|x), each of shape (n, n_components)."""
-        h = self.encoder(_append_condition(x, condition))
-        mean, logvar = self.posterior(h).chunk(2, dim=-1)
+        mean, logvar = self.posterior(self.trunk(x, condition)).chunk(2, dim=-1)
         return mean, logvar
 
     def encode(self, x, condition=None):
@@ -217,7 +175,7 @@ class VariationalAutoencoder(nn.Module):
 
     def decode(self, z, condition=None):
         """Decoder output for codes z of shape (..., n, n_components)."""
-        return self.decoder(_append_condition(z, condition))
+        return self.decoder(append_condition(z, condition))
 
     def forward(self, x, condition=None):
         return self.posterior_parameters(self.corruption(x), condition)

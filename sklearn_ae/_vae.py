@@ -6,12 +6,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import (
-    _FLOAT_DTYPES,
     BaseAutoencoder,
-    check_layer_sizes,
     fill_shared_docs,
     seeded_torch,
 )
@@ -170,7 +168,11 @@ class VAETransformer(BaseAutoencoder):
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(128, 64),
+        architecture="mlp",
+        image_shape=None,
+        conv_channels=(32, 64),
+        batch_norm=False,
+        hidden_layer_sizes=(512, 256),
         activation="relu",
         likelihood="gaussian",
         beta=1.0,
@@ -187,7 +189,7 @@ class VAETransformer(BaseAutoencoder):
         batch_size=128,
         learning_rate=1e-3,
         optimizer="adam",
-        weight_decay=0.0,
+        weight_decay=1e-5,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -199,6 +201,10 @@ class VAETransformer(BaseAutoencoder):
         warm_start=False,
     ):
         self.n_components = n_components
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.conv_channels = conv_channels
+        self.batch_norm = batch_norm
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.likelihood = likelihood
@@ -262,8 +268,7 @@ class VAETransformer(BaseAutoencoder):
         return VariationalAutoencoder, {
             "n_features": X.shape[1],
             "n_components": self.n_components,
-            "hidden_layer_sizes": check_layer_sizes(self.hidden_layer_sizes),
-            "activation": self.activation,
+            "architecture": self._architecture(),
             "n_conditions": len(self.classes_) if self.conditional else 0,
             "corruption": make_corruption(
                 self.noise, self.noise_level, clip=(0.0, 1.0) if in_unit_range else None
@@ -308,8 +313,7 @@ class VAETransformer(BaseAutoencoder):
         return self.fit(X, y).transform(X, y)
 
     def _validated(self, X, y):
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+        X = self._validate_rows(X)
         return X, self._condition(y, len(X))
 
     def transform(self, X, y=None):

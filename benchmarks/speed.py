@@ -1,0 +1,165 @@
+"""Training speed against a hand-written PyTorch loop; transform throughput and fit memory vs PCA.
+
+1. Seconds per epoch of ``fit`` divided by a hand-written PyTorch loop that
+   trains the very module ``AutoencoderTransformer`` builds (same architecture,
+   initial weights, data, batch size and Adam settings); runs alternate in one
+   process so machine noise hits both. ``fit`` time includes everything ``fit``
+   does (validation, PCA start, skorch set-up, the code density for ``sample``).
+2. Rows per second of ``transform`` on 10,000 MNIST rows, next to PCA.
+3. Peak resident memory added by ``fit`` on MNIST-5k, next to PCA, each
+   measured in a fresh subprocess.
+
+Writes benchmarks/results/speed.md.
+
+    python benchmarks/speed.py                    # digits and MNIST-5k
+    python benchmarks/speed.py --data digits --repeats 3
+"""
+
+import argparse
+import copy
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from _report import markdown_table, write_result
+from sklearn.decomposition import PCA
+
+from sklearn_ae import AutoencoderTransformer
+from sklearn_ae.datasets import load_dataset
+
+
+def hand_written_fit(module, X, epochs, batch_size, lr, weight_decay):
+    """The plain PyTorch training loop that skorch's loop is measured against."""
+    optimizer = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+    module.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), batch_size):
+            xb = X[order[start : start + batch_size]]
+            optimizer.zero_grad()
+            output, _ = module(xb)
+            loss = (output - xb).pow(2).mean()
+            loss.backward()
+            optimizer.step()
+    return module
+
+
+def measure(X, epochs, repeats):
+    params = {"n_components": 10, "max_iter": epochs, "random_state": 0}
+    defaults = AutoencoderTransformer()
+    template = AutoencoderTransformer(**{**params, "max_iter": 1}).fit(X).net_.module_
+    X_tensor = torch.tensor(X, dtype=torch.float32)
+    ours, hand = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        AutoencoderTransformer(**params).fit(X)
+        ours.append((time.perf_counter() - start) / epochs)
+        module = copy.deepcopy(template)
+        start = time.perf_counter()
+        hand_written_fit(
+            module,
+            X_tensor,
+            epochs,
+            defaults.batch_size,
+            defaults.learning_rate,
+            defaults.weight_decay,
+        )
+        hand.append((time.perf_counter() - start) / epochs)
+    return float(np.median(ours)), float(np.median(hand))
+
+
+# Polls the resident set size during fit (Linux /proc), since the process peak is already
+# set by imports and data loading before fit starts.
+_PEAK_MEMORY = """
+import os, sys, threading, time
+from sklearn.decomposition import PCA
+from sklearn_ae import AutoencoderTransformer
+from sklearn_ae.datasets import load_dataset
+X = load_dataset("mnist").data
+model = PCA(10) if sys.argv[1] == "pca" else AutoencoderTransformer(10, max_iter=5, random_state=0)
+page = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
+baseline, peak, running = rss(), [0], [True]
+def watch():
+    while running[0]:
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.002)
+thread = threading.Thread(target=watch)
+thread.start()
+model.fit(X)
+running[0] = False
+thread.join()
+print(max(peak[0] - baseline, 0) / 2**20)
+"""
+
+
+def fit_peak_memory_mib(which):
+    """Peak resident memory (MiB) that fitting adds, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_MEMORY, which], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip())
+
+
+def transform_throughput(X_fit, X_transform):
+    """Rows per second of transform for the default AE and for PCA (best of 3)."""
+    rates = {}
+    for name, model in [("pca", PCA(10)), ("ae", AutoencoderTransformer(10, max_iter=5))]:
+        model.fit(X_fit)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            model.transform(X_transform)
+            times.append(time.perf_counter() - start)
+        rates[name] = len(X_transform) / min(times)
+    return rates
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="digits,mnist")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    rows = []
+    for name in args.data.split(","):
+        X = load_dataset(name).data[:4000]
+        ours, hand = measure(X, args.epochs, args.repeats)
+        rows.append(
+            [name, len(X), f"{ours * 1000:.1f}", f"{hand * 1000:.1f}", f"{ours / hand:.3f}"]
+        )
+        print(*rows[-1], flush=True)
+    mnist = load_dataset("mnist").data
+    rates = transform_throughput(mnist, np.vstack([mnist, mnist]))
+    memory = {name: fit_peak_memory_mib(name) for name in ("pca", "ae")}
+    print(rates, memory, flush=True)
+    header = ["data", "rows", "fit ms/epoch", "hand-written loop ms/epoch", "ratio"]
+    body = [
+        "AutoencoderTransformer defaults (hidden (512, 256), batch 128, Adam lr 1e-3, "
+        f"weight decay 1e-5), n_components=10; {args.epochs} epochs per run, "
+        f"median of {args.repeats} interleaved runs.",
+        "",
+        *markdown_table(header, rows),
+        "",
+        "Transform throughput (10,000 MNIST rows, n_components=10, best of 3) and peak "
+        "resident memory added by fit on MNIST-5k (fresh process, AE 5 epochs):",
+        "",
+        *markdown_table(
+            ["", "PCA", "AutoencoderTransformer"],
+            [
+                ["transform rows/s", f"{rates['pca']:,.0f}", f"{rates['ae']:,.0f}"],
+                ["fit peak memory MiB", f"{memory['pca']:.0f}", f"{memory['ae']:.0f}"],
+            ],
+        ),
+    ]
+    print(
+        f"wrote {write_result('speed', 'Training speed: fit vs a hand-written PyTorch loop', body)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
