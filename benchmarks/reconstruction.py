@@ -35,11 +35,10 @@ def main():
                     f"{pca['reconstruction_mse']:.4f}",
                     f"{ae['reconstruction_mse']:.4f}",
                     f"{ratio:.2f}",
-                    f"{ae['fit_seconds']:.1f}",
                 ]
             )
             print(*rows[-1], flush=True)
-    header = ["data", "k", "PCA test MSE", "AE test MSE", "AE / PCA", "AE fit seconds"]
+    header = ["data", "k", "PCA test MSE", "AE test MSE", "AE / PCA"]
     path = write_result(
         "reconstruction",
         "Reconstruction: AutoencoderTransformer (defaults) vs PCA",

@@ -122,8 +122,8 @@ def transform_throughput(X_fit, X_transform):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits,mnist")
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=100, help="default: the estimator's")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rows = []
     for name in args.data.split(","):

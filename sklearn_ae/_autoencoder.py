@@ -354,6 +354,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.code_density_ = GaussianMixture(
             n_components=min(_CODE_DENSITY_COMPONENTS, len(X)),
             reg_covar=1e-4,
+            # A looser tolerance than the default 1e-3 cut the fit from 0.48 s to 0.13 s on
+            # MNIST codes with the same held-out log-likelihood.
+            tol=1e-2,
             random_state=rng,
         ).fit(codes)
 

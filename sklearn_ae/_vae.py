@@ -368,7 +368,7 @@ class VAETransformer(BaseAutoencoder):
 
         Returns
         -------
-        X_reconstructed : ndarray of shape (n_samples, n_features_in_)
+        X_reconstructed : ndarray of shape (n_samples, n_features)
             Decoded means, in Z's float dtype.
         """
         check_is_fitted(self)
@@ -389,7 +389,7 @@ class VAETransformer(BaseAutoencoder):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_)
+        X_new : ndarray of shape (n_samples, n_features)
             Means of p(x|z) for the drawn codes (float64).
         """
         check_is_fitted(self)
