@@ -115,8 +115,11 @@ class AutoencoderTransformer(BaseAutoencoder):
         many components. ``"random"`` is the usual random initialisation
         without a linear path. ``"auto"`` is ``"pca"`` except with
         ``loss="bce"`` or ``sparsity="kl"``, whose sigmoid outputs or codes
-        have no PCA counterpart, and with ``pretrain="greedy"``, which is an
-        initialisation of its own.
+        have no PCA counterpart, with ``pretrain="greedy"``, which is an
+        initialisation of its own, and with ``architecture="conv"``: started
+        as PCA (with the default weight decay) a convolutional network stayed
+        at PCA's error on MNIST with 32 components, while from a random start
+        it beat it within 8 epochs.
 
     contractive_weight : float, default=0.0
         Weight :math:`\lambda_c` of the contractive penalty: the squared
@@ -262,7 +265,12 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     def _starts_as_pca(self):
         if self.init == "auto":
-            return self.loss == "mse" and self.sparsity != "kl" and self.pretrain is None
+            return (
+                self.architecture == "mlp"
+                and self.loss == "mse"
+                and self.sparsity != "kl"
+                and self.pretrain is None
+            )
         if self.init == "pca" and (self.loss == "bce" or self.sparsity == "kl" or self.pretrain):
             raise ValueError(
                 "init='pca' needs linear outputs and codes and no pretraining, but loss='bce' "

@@ -406,6 +406,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             max_epochs=self.max_iter,
             logged=logged,
             early_stopping=self.early_stopping,
+            extra_callbacks=list(self.callbacks or []),
         )
         net.initialize()
         self._initialize_module(net, X)
@@ -421,6 +422,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         max_epochs,
         logged=(),
         early_stopping=False,
+        extra_callbacks=(),
     ):
         """A skorch net with this estimator's training settings (not yet initialized)."""
         callbacks = [("divergence_guard", DivergenceGuard())]
@@ -435,7 +437,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 sink=print if self.verbose else noop,
             )
             callbacks.append(("early_stopping", stopper))
-        callbacks += list(self.callbacks or [])
         return self._net_class(
             module,
             **{f"module__{key}": value for key, value in module_params.items()},
@@ -450,7 +451,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             iterator_train__shuffle=True,
             iterator_valid=BatchIterator,
             train_split=None,
-            callbacks=callbacks,
+            callbacks=callbacks + list(extra_callbacks),
             device=device,
             verbose=self.verbose,
         )
@@ -467,7 +468,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_iter_ = len(history)
         self.loss_curve_ = [row["train_loss"] for row in history]
         if valid is not None:
-            self.validation_scores_ = [-row["valid_loss"] for row in history if "valid_loss" in row]
+            self.validation_scores_ = [
+                -float(row["valid_loss"]) for row in history if "valid_loss" in row
+            ]
         self._report_divergence(dict(net.callbacks_)["divergence_guard"], epochs_before)
 
     def _report_divergence(self, guard, epochs_before):
@@ -596,11 +599,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X_new : ndarray of shape (n_samples, n_features)
             Generated rows (float64).
         """
+        return self._generate(n_samples, random_state)
+
+    def _generate(self, n_samples, random_state, y=None):
+        """Decode ``n_samples`` codes drawn by ``_sample_codes`` (with labels y if conditional)."""
         check_is_fitted(self)
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        condition = self._condition(y, int(n_samples))
         Z = self._sample_codes(int(n_samples), check_random_state(random_state))
-        return self._decode(np.asarray(Z, dtype=np.float64))
+        return self._decode(np.asarray(Z, dtype=np.float64), condition)
 
     @property
     def _n_features_out(self):

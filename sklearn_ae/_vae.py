@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
@@ -392,12 +392,7 @@ class VAETransformer(BaseAutoencoder):
         X_new : ndarray of shape (n_samples, n_features)
             Means of p(x|z) for the drawn codes (float64).
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-        condition = self._condition(y, int(n_samples))
-        Z = self._sample_codes(int(n_samples), check_random_state(random_state))
-        return self._decode(np.asarray(Z, dtype=np.float64), condition)
+        return self._generate(n_samples, random_state, y)
 
     def score_samples(self, X, y=None):
         """Importance-sampled estimate of log p(x) for each row, in nats.

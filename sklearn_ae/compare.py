@@ -132,6 +132,10 @@ METHODS = {
         reconstructs=True,
     ),
     "vae": Method("VAE", _neural(VAETransformer), reconstructs=True),
+    "conv_ae": Method(
+        "Conv AE", _neural(AutoencoderTransformer, architecture="conv"), reconstructs=True
+    ),
+    "conv_vae": Method("Conv VAE", _neural(VAETransformer, architecture="conv"), reconstructs=True),
 }
 
 DEFAULT_METHODS = tuple(METHODS)
