@@ -62,7 +62,8 @@ def main():
                 print(*rows[-1], flush=True)
     header = ["data", "k", "model", "parameters", "test MSE"]
     body = [
-        f"80/20 stratified split, random_state=0, {args.epochs} epochs, PCA start (init='auto').",
+        f"80/20 stratified split, random_state=0, {args.epochs} epochs, init='auto' "
+        "(MLPs start as PCA, the conv network at random).",
         "",
         *markdown_table(header, rows),
     ]
