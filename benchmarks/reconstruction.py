@@ -6,13 +6,14 @@ Writes benchmarks/results/reconstruction.md.
 
     python benchmarks/reconstruction.py                   # digits and MNIST-5k
     python benchmarks/reconstruction.py --data digits
+    python benchmarks/reconstruction.py --method conv_ae   # writes reconstruction_conv_ae.md
 """
 
 import argparse
 
 from _report import markdown_table, write_result
 
-from sklearn_ae.compare import compare
+from sklearn_ae.compare import METHODS, compare
 from sklearn_ae.datasets import load_dataset
 
 
@@ -20,13 +21,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits,mnist", help="comma-separated data sets")
     parser.add_argument("--components", default="2,10,32")
+    parser.add_argument("--method", default="ae", help="a key of sklearn_ae.compare.METHODS")
     args = parser.parse_args()
     rows = []
     for name in args.data.split(","):
         data = load_dataset(name)
         for k in map(int, args.components.split(",")):
-            table = compare(data.data, data.target, methods=["pca", "ae"], n_components=k).table
-            pca, ae = table.set_index("method").loc[["pca", "ae"]].to_dict(orient="records")
+            table = compare(
+                data.data, data.target, methods=["pca", args.method], n_components=k
+            ).table
+            pca, ae = table.set_index("method").loc[["pca", args.method]].to_dict(orient="records")
             ratio = ae["reconstruction_mse"] / pca["reconstruction_mse"]
             rows.append(
                 [
@@ -38,10 +42,11 @@ def main():
                 ]
             )
             print(*rows[-1], flush=True)
-    header = ["data", "k", "PCA test MSE", "AE test MSE", "AE / PCA"]
+    label = METHODS[args.method].label
+    header = ["data", "k", "PCA test MSE", f"{label} test MSE", f"{label} / PCA"]
     path = write_result(
-        "reconstruction",
-        "Reconstruction: AutoencoderTransformer (defaults) vs PCA",
+        "reconstruction" if args.method == "ae" else f"reconstruction_{args.method}",
+        f"Reconstruction: {label} (defaults of sklearn-ae compare) vs PCA",
         [
             "80/20 stratified split, random_state=0, pixels scaled to [0, 1].",
             "",

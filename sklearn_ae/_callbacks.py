@@ -28,8 +28,9 @@ class DivergenceGuard(Callback):
     def on_epoch_end(self, net, **kwargs):
         self._save(net)
 
-    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        if not training or math.isfinite(loss.item()):
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        # skorch has already recorded this batch's loss as a float: no second device sync.
+        if not training or math.isfinite(net.history[-1, "batches", -1, "train_loss"]):
             return
         self.diverged_epoch_ = len(net.history)
         net.history.pop()
