@@ -9,7 +9,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._architectures import MLPArchitecture
-from ._base import BaseAutoencoder, fill_shared_docs
+from ._base import BaseAutoencoder, fill_shared_docs, settle_after_training
 from ._data import TensorDataset
 from ._losses import (
     BinaryCrossEntropy,
@@ -216,6 +216,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         verbose=0,
         random_state=None,
         warm_start=False,
+        checkpoint_dir=None,
     ):
         self.n_components = n_components
         self.architecture = architecture
@@ -248,6 +249,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.verbose = verbose
         self.random_state = random_state
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
 
     def _check_training_data(self, X):
         if self.loss == "bce" and (X.min() < 0 or X.max() > 1):
@@ -312,6 +314,7 @@ class AutoencoderTransformer(BaseAutoencoder):
                 net.device,
                 max_epochs=self.pretrain_epochs,
             ).fit(TensorDataset(inputs))
+            interrupted = settle_after_training(shallow, self.pretrain_epochs, validated=False)
             encoder.load_state_dict(shallow.module_.code[0].state_dict())
             decoder.load_state_dict(shallow.module_.decoder[0].state_dict())
             for row in shallow.history:
@@ -323,6 +326,9 @@ class AutoencoderTransformer(BaseAutoencoder):
                         "dur": row["dur"],
                     }
                 )
+            if interrupted:
+                # skorch swallowed the user's Ctrl-C; pass it on to stop the whole fit.
+                raise KeyboardInterrupt
             with torch.no_grad():
                 inputs = shallow.module_.eval().encode(inputs)
 

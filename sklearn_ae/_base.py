@@ -8,6 +8,7 @@ which module, criterion and penalties to use and how to draw codes.
 
 import math
 import numbers
+import os
 import warnings
 from contextlib import contextmanager
 
@@ -23,14 +24,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, PassthroughScoring
+from skorch.callbacks import PassthroughScoring
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from ._architectures import ACTIVATIONS, ConvArchitecture, MLPArchitecture
-from ._callbacks import DivergenceGuard
+from ._callbacks import DivergenceGuard, ValidationEarlyStopping
+from ._checkpoint import TrainingCheckpoint, checkpoint_file, read_checkpoint
 from ._data import BatchIterator, TensorDataset
 from ._nets import AutoencoderNet
+from ._threads import torch_threads_for_task
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -43,6 +46,8 @@ OPTIMIZERS = {
 _INFERENCE_BATCH_SIZE = 4096
 
 _FLOAT_DTYPES = [np.float64, np.float32]
+
+_MAX_SEED = np.iinfo(np.int32).max
 
 SHARED_PARAMETERS_DOC = """\
     architecture : {"mlp", "conv"}, default="mlp"
@@ -277,6 +282,39 @@ def resolve_image_shape(image_shape, n_features):
     return shape
 
 
+def count_epochs(history):
+    """Number of training epochs in a skorch history (pretraining rows have a "phase").
+
+    Examples
+    --------
+    >>> count_epochs([{"phase": "pretrain layer 1"}, {"train_loss": 0.1}])
+    1
+    """
+    return sum("phase" not in row for row in history)
+
+
+def settle_after_training(net, target_epochs, validated):
+    """Tidy up after skorch's training loop returned; return True if the user interrupted it.
+
+    skorch ends training quietly on ``KeyboardInterrupt``, which early stopping,
+    the divergence guard and the user (Ctrl-C) all raise. An epoch cut short is
+    dropped from the history and the weights it started from are restored
+    (early stopping has already restored its best weights, when it has any). The
+    user stopped training when fewer epochs than asked ran while neither early
+    stopping nor the divergence guard ended it.
+    """
+    callbacks = dict(net.callbacks_)
+    guard, stopper = callbacks["divergence_guard"], callbacks.get("early_stopping")
+    last = net.history[-1] if len(net.history) else None
+    if last is not None and ("train_loss" not in last or (validated and "valid_loss" not in last)):
+        net.history.pop()
+        if stopper is None or getattr(stopper, "best_model_weights_", None) is None:
+            net.module_.load_state_dict(guard.weights_)
+    stopped = stopper is not None and getattr(stopper, "misses_", 0) >= stopper.patience
+    diverged = guard.diverged_epoch_ is not None
+    return count_epochs(net.history) < target_epochs and not (stopped or diverged)
+
+
 def check_n_columns(Z, expected, method, what):
     """Raise ValueError unless the 2-D array ``Z`` has ``expected`` columns."""
     if Z.shape[1] != expected:
@@ -320,6 +358,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "checkpoint_dir": [None, str, os.PathLike],
     }
 
     _net_class = AutoencoderNet
@@ -342,11 +381,50 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
             The fitted estimator.
         """
-        continuing = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, y, partial=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one chunk of rows: one epoch (one pass) over X.
+
+        Calling it once per chunk trains on data that need not fit in memory:
+        chunks read from a ``numpy.memmap``, yielded by a generator, or the
+        blocks of a dask array through ``dask_ml.wrappers.Incremental``. The
+        first call builds the network from its chunk as ``fit`` would (the PCA
+        start and greedy pretraining use that chunk); later calls continue
+        training it, whatever ``warm_start`` says. ``max_iter`` and early
+        stopping do not apply (there are no held-out rows), nor does
+        ``checkpoint_dir``: save the estimator between chunks instead. With an
+        int ``random_state`` each call draws its own shuffle and noise,
+        reproducibly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data, no NaN or infinity.
+        y : None
+            Ignored; present for API compatibility.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._fit(X, y, partial=True)
+
+    def _fit(self, X, y, partial, classes=None):
+        """Validate, build the network unless continuing, and train (one epoch if ``partial``)."""
+        continuing = hasattr(self, "net_") and (partial or self.warm_start)
         X, seen_shape = as_rows(X)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2, reset=not continuing)
+        X = validate_data(
+            self,
+            X,
+            dtype=_FLOAT_DTYPES,
+            ensure_min_samples=1 if partial else 2,
+            reset=not continuing,
+        )
         self._check_training_data(X)
-        condition = self._condition(y, len(X), fitting=not continuing)
+        condition = self._condition(y, len(X), fitting=not continuing, classes=classes)
         check_layer_sizes(self.hidden_layer_sizes)
         if not continuing:
             self.image_shape_ = self._image_shape(X.shape[1], seen_shape)
@@ -354,15 +432,31 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise ValueError(f"noise='masking' needs noise_level below 1, got {self.noise_level}.")
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
+        seed = rng.randint(_MAX_SEED)
+        if partial and continuing:
+            # With an int random_state every call draws the same seed; offset it so that
+            # each chunk gets its own shuffle and noise.
+            seed = (seed + self.n_iter_) % _MAX_SEED
         data = TensorDataset(
             torch.tensor(X, dtype=torch.float32, device=device),
             None if condition is None else torch.tensor(condition, device=device),
         )
-        train, valid = self._split(data, rng)
-        with seeded_torch(rng.randint(np.iinfo(np.int32).max), device):
+        train, valid = (data, None) if partial else self._split(data, rng)
+        checkpoint = None
+        if self.checkpoint_dir is not None and not partial:
+            checkpoint = checkpoint_file(self, X, condition, self.net_ if continuing else None)
+        state = None if checkpoint is None else read_checkpoint(checkpoint, device)
+        with seeded_torch(seed, device), torch_threads_for_task():
             if not continuing:
-                self.net_ = self._build_net(X, device)
-            self._train(train, valid)
+                self.net_ = self._build_net(X, device, self.early_stopping and not partial)
+            try:
+                if not continuing and state is None:
+                    self._initialize_module(self.net_, X)
+            except KeyboardInterrupt:
+                self._record_history(valid)
+                self._warn_interrupted("while initialising the network; it was not trained")
+            else:
+                self._train(train, valid, 1 if partial else self.max_iter, checkpoint, state)
         self._after_fit(X, condition, rng)
         return self
 
@@ -394,7 +488,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return ConvArchitecture(self.image_shape_, channels, self.activation, self.batch_norm)
         return MLPArchitecture(check_layer_sizes(self.hidden_layer_sizes), self.activation)
 
-    def _build_net(self, X, device):
+    def _build_net(self, X, device, early_stopping):
+        """The initialized skorch net, before any data-dependent initialisation."""
         module, module_params = self._module_spec(X)
         objective_params, logged = self._objective()
         net = self._make_net(
@@ -405,12 +500,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             device,
             max_epochs=self.max_iter,
             logged=logged,
-            early_stopping=self.early_stopping,
-            extra_callbacks=list(self.callbacks or []),
+            early_stopping=early_stopping,
+            # Last, so that it saves what every other callback did in the epoch.
+            extra_callbacks=[*(self.callbacks or []), ("checkpoint", TrainingCheckpoint())],
         )
-        net.initialize()
-        self._initialize_module(net, X)
-        return net
+        return net.initialize()
 
     def _make_net(
         self,
@@ -430,7 +524,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             (f"train_{name}", PassthroughScoring(f"train_{name}", on_train=True)) for name in logged
         ]
         if early_stopping:
-            stopper = EarlyStopping(
+            stopper = ValidationEarlyStopping(
                 patience=self.n_iter_no_change,
                 threshold=self.tol,
                 load_best=True,
@@ -456,22 +550,65 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             verbose=self.verbose,
         )
 
-    def _train(self, train, valid):
+    def _train(self, train, valid, epochs, checkpoint=None, state=None):
+        """Train ``epochs`` more epochs, or what is left of them after the saved ``state``."""
         net = self.net_
         epochs_before = len(net.history)
+        target = count_epochs(net.history) + epochs
+        if state is not None:
+            epochs = target - count_epochs(state["history"])
+            if self.verbose:
+                print(f"Resuming from {checkpoint}: {epochs} of {self.max_iter} epochs left.")
+        saver = dict(net.callbacks_)["checkpoint"]
+        if checkpoint is not None:
+            os.makedirs(os.path.dirname(checkpoint), exist_ok=True)
+            saver.start(checkpoint, state)
         net.set_params(train_split=None if valid is None else predefined_split(valid))
-        net.partial_fit(train)
-        # The validation rows are not part of the model: do not pickle them.
-        net.set_params(train_split=None)
+        try:
+            net.partial_fit(train, epochs=epochs)
+        finally:
+            saver.stop()
+            # The validation rows are not part of the model: do not pickle them.
+            net.set_params(train_split=None)
+        interrupted = settle_after_training(net, target, validated=valid is not None)
+        self._record_history(valid)
+        if interrupted:
+            self._warn_interrupted(
+                f"after {self.n_iter_} epochs",
+                "Calling fit again with the same settings and data resumes from the "
+                f"checkpoint {checkpoint}."
+                if checkpoint
+                else "",
+            )
+        elif checkpoint is not None and os.path.exists(checkpoint):
+            os.remove(checkpoint)
+        self._report_divergence(dict(net.callbacks_)["divergence_guard"], epochs_before)
+
+    def _record_history(self, valid):
+        """Set ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` from the net's history."""
         # Rows with a "phase" record pretraining, not epochs of this network.
-        history = [row for row in net.history if "phase" not in row]
+        history = [row for row in self.net_.history if "phase" not in row]
         self.n_iter_ = len(history)
         self.loss_curve_ = [row["train_loss"] for row in history]
         if valid is not None:
             self.validation_scores_ = [
                 -float(row["valid_loss"]) for row in history if "valid_loss" in row
             ]
-        self._report_divergence(dict(net.callbacks_)["divergence_guard"], epochs_before)
+
+    def _warn_interrupted(self, when, advice=""):
+        stopper = dict(self.net_.callbacks_).get("early_stopping")
+        if stopper is not None and getattr(stopper, "best_model_weights_", None) is not None:
+            kept = f"the weights of epoch {stopper.best_epoch_}, the best on validation"
+        elif self.n_iter_:
+            kept = f"the weights of epoch {self.n_iter_}, the last complete one"
+        else:
+            kept = "its initial weights"
+        warnings.warn(
+            f"Training was interrupted (KeyboardInterrupt) {when}. The estimator is usable "
+            f"and keeps {kept}. {advice}".rstrip(),
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
     def _report_divergence(self, guard, epochs_before):
         if guard.diverged_epoch_ is None:
@@ -501,7 +638,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _initialize_module(self, net, X):
         """Set data-dependent initial weights of the freshly built ``net.module_`` (e.g. PCA)."""
 
-    def _condition(self, y, n_samples, fitting=False):
+    def _condition(self, y, n_samples, fitting=False, classes=None):
         """Per-row condition array passed to the module with X, or None (y is ignored)."""
         return None
 

@@ -2,31 +2,34 @@
 
 import math
 
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 
 class DivergenceGuard(Callback):
     """Stop training when the loss stops being finite, keeping the last good weights.
 
-    The weights are saved at the start of training and after every epoch. When
-    a training batch yields a NaN or infinite loss, the weights of the last
-    complete epoch are restored, the unfinished epoch is dropped from the
-    history, the optimizer is reset and training stops (skorch ends a fit
-    cleanly on ``KeyboardInterrupt``, as its ``EarlyStopping`` does). The
-    estimator reads ``diverged_epoch_`` to warn or raise.
+    The weights are saved at the start of every epoch, so the snapshot always
+    holds the last complete epoch (or the state a resumed fit starts from).
+    When a training batch yields a NaN or infinite loss, the snapshot is
+    restored, the unfinished epoch is dropped from the history, the optimizer
+    is reset and training stops (skorch ends a fit cleanly on
+    ``KeyboardInterrupt``, as its ``EarlyStopping`` does). The estimator reads
+    ``diverged_epoch_`` to warn or raise, and ``weights_`` after a user's
+    interrupt.
 
     Attributes
     ----------
     diverged_epoch_ : int or None
         1-based epoch in which the loss became non-finite, or None.
+    weights_ : dict
+        ``state_dict`` of the module at the start of the current epoch.
     """
 
     def on_train_begin(self, net, **kwargs):
         self.diverged_epoch_ = None
-        self._save(net)
 
-    def on_epoch_end(self, net, **kwargs):
-        self._save(net)
+    def on_epoch_begin(self, net, **kwargs):
+        self.weights_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         # skorch has already recorded this batch's loss as a float: no second device sync.
@@ -38,5 +41,14 @@ class DivergenceGuard(Callback):
         net.initialize_optimizer()
         raise KeyboardInterrupt
 
-    def _save(self, net):
-        self.weights_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+
+class ValidationEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping`` that sits out epochs without a validation score.
+
+    ``partial_fit`` trains without held-out rows (as scikit-learn's MLP does), also
+    on a network first fitted with ``early_stopping=True``.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor in net.history[-1]:
+            super().on_epoch_end(net, **kwargs)

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.base import _fit_context
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
@@ -199,6 +200,7 @@ class VAETransformer(BaseAutoencoder):
         verbose=0,
         random_state=None,
         warm_start=False,
+        checkpoint_dir=None,
     ):
         self.n_components = n_components
         self.architecture = architecture
@@ -232,6 +234,7 @@ class VAETransformer(BaseAutoencoder):
         self.verbose = verbose
         self.random_state = random_state
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
 
     # ---- hooks of the base class ---------------------------------------------------
 
@@ -243,7 +246,7 @@ class VAETransformer(BaseAutoencoder):
                 "likelihood='gaussian'."
             )
 
-    def _condition(self, y, n_samples, fitting=False):
+    def _condition(self, y, n_samples, fitting=False, classes=None):
         if not self.conditional:
             return None
         if y is None:
@@ -254,12 +257,13 @@ class VAETransformer(BaseAutoencoder):
         y = column_or_1d(np.broadcast_to(y, (n_samples,)) if np.ndim(y) == 0 else y)
         check_consistent_length(np.empty(n_samples), y)
         if fitting:
-            self.classes_ = np.unique(y)
+            self.classes_ = np.unique(y if classes is None else classes)
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise ValueError(
                 f"y contains labels not seen in fit: {unknown.tolist()}; "
-                f"known labels are {self.classes_.tolist()}."
+                f"known labels are {self.classes_.tolist()}. When training with partial_fit, "
+                "give every label as classes= in the first call."
             )
         return (y[:, None] == self.classes_).astype(np.float32)
 
@@ -311,6 +315,35 @@ class VAETransformer(BaseAutoencoder):
             Posterior means.
         """
         return self.fit(X, y).transform(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, classes=None):
+        """Train on one chunk of rows: one epoch (one pass) over X.
+
+        Calling it once per chunk trains on data that need not fit in memory
+        (a ``numpy.memmap``, a generator of chunks, or a dask array through
+        ``dask_ml.wrappers.Incremental``). The first call builds the network
+        from its chunk; later calls continue training it. ``max_iter``, early
+        stopping and ``checkpoint_dir`` do not apply: save the estimator
+        between chunks instead.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data, no NaN or infinity.
+        y : array-like of shape (n_samples,), default=None
+            Labels of the chunk; required when ``conditional=True``, ignored otherwise.
+        classes : array-like of shape (n_classes,), default=None
+            Every label the stream contains, for a conditional VAE whose first
+            chunk may not show them all; read on the first call only. None
+            takes the labels of the first chunk.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        return self._fit(X, y, partial=True, classes=classes)
 
     def _validated(self, X, y):
         X = self._validate_rows(X)

@@ -1,0 +1,135 @@
+"""Checkpoints that let an interrupted ``fit`` resume where it stopped.
+
+A fit with ``checkpoint_dir`` set saves its training state after every epoch to
+a file named after a hash of the estimator's parameters, the training data and
+the starting weights. Calling ``fit`` again with the same settings and data
+finds that file and trains only the epochs that are left, so parallel fits
+(a grid search) can share one directory. The file is removed once the fit
+completes.
+"""
+
+import os
+
+import joblib
+import torch
+from skorch.callbacks import Callback
+
+# Parameters that do not change what is learned: a resumed fit may differ in them.
+_NOT_FINGERPRINTED = {"checkpoint_dir", "callbacks", "verbose", "device"}
+
+
+def checkpoint_file(estimator, X, condition, net=None):
+    """Path of the checkpoint of fitting ``estimator`` on X (from ``net``'s weights, if given).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ae import AutoencoderTransformer
+    >>> path = checkpoint_file(AutoencoderTransformer(checkpoint_dir="ckpt"), np.zeros((4, 2)), None)
+    >>> path.startswith("ckpt") and path.endswith(".pt")
+    True
+    """
+    params = {
+        key: value
+        for key, value in estimator.get_params(deep=False).items()
+        if key not in _NOT_FINGERPRINTED
+    }
+    start = None if net is None else (net.module_.state_dict(), len(net.history))
+    digest = joblib.hash((type(estimator).__name__, params, X, condition, start))
+    return os.path.join(os.fspath(estimator.checkpoint_dir), f"{type(estimator).__name__}-{digest}.pt")
+
+
+def read_checkpoint(path, device):
+    """The training state saved at ``path``, or None when there is none.
+
+    Examples
+    --------
+    >>> read_checkpoint("no/such/file.pt", "cpu") is None
+    True
+    """
+    if not os.path.exists(path):
+        return None
+    try:
+        # Not weights_only: the history holds Python objects. Checkpoints are pickles that
+        # this package wrote; like any pickle, load only your own.
+        return torch.load(path, map_location=device, weights_only=False)
+    except Exception as error:
+        raise ValueError(
+            f"Could not read the checkpoint {path} ({error}). Delete it to start the fit afresh."
+        ) from None
+
+
+# Early-stopping state that a resumed fit needs to stop where an uninterrupted one would.
+_EARLY_STOPPING_STATE = ("misses_", "dynamic_threshold_", "best_epoch_", "best_model_weights_")
+
+
+class TrainingCheckpoint(Callback):
+    """Save the whole training state after every epoch, and restore it when resuming.
+
+    One file holds the module, criterion and optimizer states, the history,
+    the random generator states and the early-stopping state, so a resumed
+    fit continues exactly where the saved one was: on CPU it ends with the
+    same weights as a fit that was never interrupted. The file is written to
+    a temporary name and renamed, so a crash while saving leaves the previous
+    checkpoint intact. (skorch's ``Checkpoint`` writes several files in turn
+    and does not save random states.)
+
+    The estimator calls :meth:`start` before training and :meth:`stop` after;
+    outside a fit the callback is inert.
+
+    Examples
+    --------
+    >>> TrainingCheckpoint().path is None
+    True
+    """
+
+    def __init__(self):
+        self.path = None
+        self.pending = None
+
+    def start(self, path, state=None):
+        """Save to ``path`` during the next training run, after restoring ``state`` if given."""
+        self.path, self.pending = path, state
+
+    def stop(self):
+        """Stop saving (the estimator pickles the net; the path is not part of the model)."""
+        self.path = self.pending = None
+
+    def on_train_begin(self, net, **kwargs):
+        # Runs after every other callback's on_train_begin (it is the last one), so the
+        # restored early-stopping state is not reset again.
+        if self.pending is None:
+            return
+        state, self.pending = self.pending, None
+        net.module_.load_state_dict(state["module"])
+        net.criterion_.load_state_dict(state["criterion"])
+        net.optimizer_.load_state_dict(state["optimizer"])
+        net.history.clear()
+        net.history.extend(state["history"])
+        stopper = dict(net.callbacks_).get("early_stopping")
+        if stopper is not None:
+            for name in _EARLY_STOPPING_STATE:
+                setattr(stopper, name, state["early_stopping"][name])
+        torch.set_rng_state(state["rng"])
+        if state["cuda_rng"] is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device=net.device)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.path is None:
+            return
+        stopper = dict(net.callbacks_).get("early_stopping")
+        cuda = torch.device(net.device).type == "cuda"
+        state = {
+            "module": net.module_.state_dict(),
+            "criterion": net.criterion_.state_dict(),
+            "optimizer": net.optimizer_.state_dict(),
+            "history": list(net.history),
+            "early_stopping": None
+            if stopper is None
+            else {name: getattr(stopper, name) for name in _EARLY_STOPPING_STATE},
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(net.device) if cuda else None,
+        }
+        partial = f"{self.path}.partial"
+        torch.save(state, partial)
+        os.replace(partial, self.path)
