@@ -25,7 +25,8 @@ def checkpoint_file(estimator, X, condition, net=None):
     --------
     >>> import numpy as np
     >>> from sklearn_ae import AutoencoderTransformer
-    >>> path = checkpoint_file(AutoencoderTransformer(checkpoint_dir="ckpt"), np.zeros((4, 2)), None)
+    >>> est = AutoencoderTransformer(checkpoint_dir="ckpt")
+    >>> path = checkpoint_file(est, np.zeros((4, 2)), None)
     >>> path.startswith("ckpt") and path.endswith(".pt")
     True
     """
@@ -35,8 +36,9 @@ def checkpoint_file(estimator, X, condition, net=None):
         if key not in _NOT_FINGERPRINTED
     }
     start = None if net is None else (net.module_.state_dict(), len(net.history))
-    digest = joblib.hash((type(estimator).__name__, params, X, condition, start))
-    return os.path.join(os.fspath(estimator.checkpoint_dir), f"{type(estimator).__name__}-{digest}.pt")
+    name = type(estimator).__name__
+    digest = joblib.hash((name, params, X, condition, start))
+    return os.path.join(os.fspath(estimator.checkpoint_dir), f"{name}-{digest}.pt")
 
 
 def read_checkpoint(path, device):
