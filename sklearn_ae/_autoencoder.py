@@ -258,7 +258,10 @@ class AutoencoderTransformer(BaseAutoencoder):
                 "Rescale it (e.g. MinMaxScaler) or use loss='mse'."
             )
         if self.pretrain == "greedy" and self.architecture != "mlp":
-            raise ValueError("pretrain='greedy' needs architecture='mlp'.")
+            raise ValueError(
+                "pretrain='greedy' trains dense layers one at a time and needs "
+                f"architecture='mlp', got architecture={self.architecture!r}."
+            )
         if self.contractive_weight > 0 and self.batch_norm and self.architecture == "conv":
             raise ValueError(
                 "contractive_weight needs rows that do not interact, but batch_norm mixes the "
@@ -273,12 +276,18 @@ class AutoencoderTransformer(BaseAutoencoder):
                 and self.sparsity != "kl"
                 and self.pretrain is None
             )
-        if self.init == "pca" and (self.loss == "bce" or self.sparsity == "kl" or self.pretrain):
-            raise ValueError(
-                "init='pca' needs linear outputs and codes and no pretraining, but loss='bce' "
-                "or sparsity='kl' makes them sigmoid and pretrain='greedy' initialises the "
-                "network itself; use init='random' or init='auto'."
-            )
+        if self.init == "pca":
+            conflicts = {
+                "loss='bce' makes the outputs sigmoid": self.loss == "bce",
+                "sparsity='kl' makes the codes sigmoid": self.sparsity == "kl",
+                "pretrain='greedy' initialises the network itself": self.pretrain == "greedy",
+            }
+            for conflict, present in conflicts.items():
+                if present:
+                    raise ValueError(
+                        "init='pca' starts the network as PCA, which needs linear outputs and "
+                        f"codes, but {conflict}; use init='auto' or init='random'."
+                    )
         return self.init == "pca"
 
     def _initialize_module(self, net, X):

@@ -282,6 +282,26 @@ def resolve_image_shape(image_shape, n_features):
     return shape
 
 
+def validate_numeric(estimator, X, **kwargs):
+    """``validate_data`` to float rows; a column of text gets an error that says what to do.
+
+    Examples
+    --------
+    >>> from sklearn_ae import AutoencoderTransformer
+    >>> validate_numeric(AutoencoderTransformer(), [[0, 1], [2, 3]]).dtype
+    dtype('float64')
+    """
+    try:
+        return validate_data(estimator, X, dtype=_FLOAT_DTYPES, **kwargs)
+    except ValueError as error:
+        if "could not convert" not in str(error):
+            raise
+        raise ValueError(
+            f"X must be numeric, but {error}. Encode text and categorical columns first, "
+            "e.g. with OneHotEncoder in a ColumnTransformer."
+        ) from None
+
+
 def count_epochs(history):
     """Number of training epochs in a skorch history (pretraining rows have a "phase").
 
@@ -416,13 +436,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Validate, build the network unless continuing, and train (one epoch if ``partial``)."""
         continuing = hasattr(self, "net_") and (partial or self.warm_start)
         X, seen_shape = as_rows(X)
-        X = validate_data(
-            self,
-            X,
-            dtype=_FLOAT_DTYPES,
-            ensure_min_samples=1 if partial else 2,
-            reset=not continuing,
-        )
+        X = validate_numeric(self, X, ensure_min_samples=1 if partial else 2, reset=not continuing)
         self._check_training_data(X)
         condition = self._condition(y, len(X), fitting=not continuing, classes=classes)
         check_layer_sizes(self.hidden_layer_sizes)
@@ -442,6 +456,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             None if condition is None else torch.tensor(condition, device=device),
         )
         train, valid = (data, None) if partial else self._split(data, rng)
+        if self._uses_batch_norm() and min(self.batch_size, len(train)) < 2:
+            raise ValueError(
+                "batch_norm=True needs at least 2 rows per training batch, but batch_size is "
+                f"{self.batch_size} and there are {len(train)} training rows; raise them or "
+                "set batch_norm=False."
+            )
         checkpoint = None
         if self.checkpoint_dir is not None and not partial:
             checkpoint = checkpoint_file(self, X, condition, self.net_ if continuing else None)
@@ -472,6 +492,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         order = torch.as_tensor(rng.permutation(len(data)), device=data.X.device)
         return data.subset(order[n_valid:]), data.subset(order[:n_valid])
+
+    def _uses_batch_norm(self):
+        return self.architecture == "conv" and self.batch_norm
 
     def _image_shape(self, n_features, seen_shape):
         shape = self.image_shape if self.image_shape is not None else seen_shape
@@ -543,6 +566,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             batch_size=self.batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
+            iterator_train__min_batch_size=2 if self._uses_batch_norm() else 1,
             iterator_valid=BatchIterator,
             train_split=None,
             callbacks=callbacks + list(extra_callbacks),
@@ -683,7 +707,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _validate_rows(self, X):
         """Validate rows (or image arrays) to transform against what fit saw."""
         check_is_fitted(self)
-        return validate_data(self, as_rows(X)[0], dtype=_FLOAT_DTYPES, reset=False)
+        return validate_numeric(self, as_rows(X)[0], reset=False)
 
     def _validate_codes(self, Z, method):
         Z = check_array(Z, dtype=_FLOAT_DTYPES)

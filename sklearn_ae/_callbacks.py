@@ -46,9 +46,15 @@ class ValidationEarlyStopping(EarlyStopping):
     """skorch's ``EarlyStopping`` that sits out epochs without a validation score.
 
     ``partial_fit`` trains without held-out rows (as scikit-learn's MLP does), also
-    on a network first fitted with ``early_stopping=True``.
+    on a network first fitted with ``early_stopping=True``. It also copes with a
+    history left empty by :class:`DivergenceGuard`.
     """
 
     def on_epoch_end(self, net, **kwargs):
         if self.monitor in net.history[-1]:
             super().on_epoch_end(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        # The divergence guard may have dropped the only epoch.
+        if len(net.history):
+            super().on_train_end(net, **kwargs)

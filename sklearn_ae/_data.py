@@ -8,8 +8,6 @@ operation. Both classes plug into skorch through its ``dataset`` and
 skorch's.
 """
 
-import math
-
 import torch
 
 
@@ -70,6 +68,9 @@ class BatchIterator:
     shuffle : bool, default=False
         Draw a new permutation of the rows for every pass, from torch's global
         random generator (which the estimators seed and restore around ``fit``).
+    min_batch_size : int, default=1
+        A last batch smaller than this joins the one before it (batch
+        normalisation cannot train on a single row).
 
     Examples
     --------
@@ -77,22 +78,31 @@ class BatchIterator:
     >>> batches = BatchIterator(TensorDataset(torch.arange(10.0).reshape(5, 2)), batch_size=2)
     >>> len(batches), [xb.shape[0] for xb, _ in batches]
     (3, [2, 2, 1])
+    >>> batches.min_batch_size = 2
+    >>> len(batches), [xb.shape[0] for xb, _ in batches]
+    (2, [2, 3])
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, min_batch_size=1):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.min_batch_size = min_batch_size
+
+    def _bounds(self):
+        n = len(self.dataset)
+        starts = list(range(0, n, self.batch_size))
+        if len(starts) > 1 and n - starts[-1] < self.min_batch_size:
+            starts.pop()
+        return zip(starts, [*starts[1:], n], strict=True)
 
     def __len__(self):
-        return math.ceil(len(self.dataset) / self.batch_size)
+        return len(list(self._bounds()))
 
     def __iter__(self):
-        n = len(self.dataset)
+        order = None
         if self.shuffle:
-            order = torch.randperm(n, device=self.dataset.X.device)
-            for start in range(0, n, self.batch_size):
-                yield self.dataset.batch(order[start : start + self.batch_size])
-        else:
-            for start in range(0, n, self.batch_size):
-                yield self.dataset.batch(slice(start, start + self.batch_size))
+            order = torch.randperm(len(self.dataset), device=self.dataset.X.device)
+        for start, stop in self._bounds():
+            rows = slice(start, stop) if order is None else order[start:stop]
+            yield self.dataset.batch(rows)

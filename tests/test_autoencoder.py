@@ -142,9 +142,12 @@ def test_pca_init_does_not_lose_to_pca_with_many_components(X):
     assert -ae.score(X_test) < pca_mse
 
 
-@pytest.mark.parametrize("params", [{"loss": "bce"}, {"sparsity": "kl"}])
-def test_pca_init_refuses_sigmoid_outputs_or_codes(X, params):
-    with pytest.raises(ValueError, match="init='pca' needs linear outputs and codes"):
+@pytest.mark.parametrize(
+    "params, cause",
+    [({"loss": "bce"}, "loss='bce' makes the outputs"), ({"sparsity": "kl"}, "sparsity='kl'")],
+)
+def test_pca_init_refuses_sigmoid_outputs_or_codes(X, params, cause):
+    with pytest.raises(ValueError, match=f"init='pca' starts the network as PCA.*but {cause}"):
         AutoencoderTransformer(init="pca", **params, **FAST).fit(X)
     # "auto" falls back to a random start for them.
     assert AutoencoderTransformer(**params, **FAST).fit(X[:100]).net_.module_.linear_encoder is None

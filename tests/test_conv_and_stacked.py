@@ -99,8 +99,8 @@ def test_greedy_pretraining_is_used_and_logged(X):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"architecture": "conv"}, "pretrain='greedy' needs architecture='mlp'"),
-        ({"init": "pca"}, "init='pca' needs"),
+        ({"architecture": "conv"}, "needs architecture='mlp', got architecture='conv'"),
+        ({"init": "pca"}, "but pretrain='greedy' initialises"),
     ],
 )
 def test_greedy_pretraining_rejects_what_it_cannot_do(X, params, match):
