@@ -302,15 +302,15 @@ def validate_numeric(estimator, X, **kwargs):
         ) from None
 
 
-def count_epochs(history):
-    """Number of training epochs in a skorch history (pretraining rows have a "phase").
+def training_epochs(history):
+    """The rows of a skorch history that record training epochs (pretraining rows have a "phase").
 
     Examples
     --------
-    >>> count_epochs([{"phase": "pretrain layer 1"}, {"train_loss": 0.1}])
-    1
+    >>> training_epochs([{"phase": "pretrain layer 1"}, {"train_loss": 0.1}])
+    [{'train_loss': 0.1}]
     """
-    return sum("phase" not in row for row in history)
+    return [row for row in history if "phase" not in row]
 
 
 def settle_after_training(net, target_epochs, validated):
@@ -332,7 +332,7 @@ def settle_after_training(net, target_epochs, validated):
             net.module_.load_state_dict(guard.weights_)
     stopped = stopper is not None and getattr(stopper, "misses_", 0) >= stopper.patience
     diverged = guard.diverged_epoch_ is not None
-    return count_epochs(net.history) < target_epochs and not (stopped or diverged)
+    return len(training_epochs(net.history)) < target_epochs and not (stopped or diverged)
 
 
 def check_n_columns(Z, expected, method, what):
@@ -462,10 +462,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"{self.batch_size} and there are {len(train)} training rows; raise them or "
                 "set batch_norm=False."
             )
-        checkpoint = None
+        checkpoint, state = None, None
         if self.checkpoint_dir is not None and not partial:
             checkpoint = checkpoint_file(self, X, condition, self.net_ if continuing else None)
-        state = None if checkpoint is None else read_checkpoint(checkpoint, device)
+            state = read_checkpoint(checkpoint, device)
         with seeded_torch(seed, device), torch_threads_for_task():
             if not continuing:
                 self.net_ = self._build_net(X, device, self.early_stopping and not partial)
@@ -578,9 +578,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Train ``epochs`` more epochs, or what is left of them after the saved ``state``."""
         net = self.net_
         epochs_before = len(net.history)
-        target = count_epochs(net.history) + epochs
+        target = len(training_epochs(net.history)) + epochs
         if state is not None:
-            epochs = target - count_epochs(state["history"])
+            epochs = target - len(training_epochs(state["history"]))
             if self.verbose:
                 print(f"Resuming from {checkpoint}: {epochs} of {self.max_iter} epochs left.")
         saver = dict(net.callbacks_)["checkpoint"]
@@ -610,8 +610,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _record_history(self, valid):
         """Set ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` from the net's history."""
-        # Rows with a "phase" record pretraining, not epochs of this network.
-        history = [row for row in self.net_.history if "phase" not in row]
+        history = training_epochs(self.net_.history)
         self.n_iter_ = len(history)
         self.loss_curve_ = [row["train_loss"] for row in history]
         if valid is not None:
