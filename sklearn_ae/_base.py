@@ -465,7 +465,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         checkpoint, state = None, None
         if self.checkpoint_dir is not None and not partial:
             checkpoint = checkpoint_file(self, X, condition, self.net_ if continuing else None)
-            state = read_checkpoint(checkpoint, device)
+            state = read_checkpoint(checkpoint)
         with seeded_torch(seed, device), torch_threads_for_task():
             if not continuing:
                 self.net_ = self._build_net(X, device, self.early_stopping and not partial)

@@ -41,12 +41,12 @@ def checkpoint_file(estimator, X, condition, net=None):
     return os.path.join(os.fspath(estimator.checkpoint_dir), f"{name}-{digest}.pt")
 
 
-def read_checkpoint(path, device):
+def read_checkpoint(path):
     """The training state saved at ``path``, or None when there is none.
 
     Examples
     --------
-    >>> read_checkpoint("no/such/file.pt", "cpu") is None
+    >>> read_checkpoint("no/such/file.pt") is None
     True
     """
     if not os.path.exists(path):
@@ -54,7 +54,9 @@ def read_checkpoint(path, device):
     try:
         # Not weights_only: the history holds Python objects. Checkpoints are pickles that
         # this package wrote; like any pickle, load only your own.
-        return torch.load(path, map_location=device, weights_only=False)
+        # Loaded to the CPU: random generator states must stay there, and load_state_dict
+        # copies weights and optimizer state onto the training device.
+        return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:
         raise ValueError(
             f"Could not read the checkpoint {path} ({error}). Delete it to start the fit afresh."

@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
@@ -210,3 +211,17 @@ def test_fit_resumes_after_the_process_was_killed(X, tmp_path):
     # The kill came before epoch 5 was saved: the fit resumed from epoch 4's state.
     assert resumed.loss_curve_ == uninterrupted.loss_curve_
     assert not saved.exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_checkpoint_resumes_on_a_gpu(X, tmp_path):
+    params = {**SMALL, "device": "cuda"}
+    interrupted = AutoencoderTransformer(
+        **params, checkpoint_dir=tmp_path, callbacks=[InterruptAt(5)]
+    )
+    with pytest.warns(ConvergenceWarning):
+        interrupted.fit(X)
+    resumed = AutoencoderTransformer(**params, checkpoint_dir=tmp_path).fit(X)
+    assert resumed.n_iter_ == 8
+    assert resumed.loss_curve_[:4] == interrupted.loss_curve_[:4]
+    assert np.isfinite(resumed.transform(X)).all()
