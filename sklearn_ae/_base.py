@@ -583,7 +583,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             epochs = target - len(training_epochs(state["history"]))
             if self.verbose:
                 print(f"Resuming from {checkpoint}: {epochs} of {self.max_iter} epochs left.")
-        saver = dict(net.callbacks_)["checkpoint"]
+        callbacks = dict(net.callbacks_)
+        saver = callbacks["checkpoint"]
         if checkpoint is not None:
             os.makedirs(os.path.dirname(checkpoint), exist_ok=True)
             saver.start(checkpoint, state)
@@ -606,7 +607,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         elif checkpoint is not None and os.path.exists(checkpoint):
             os.remove(checkpoint)
-        self._report_divergence(dict(net.callbacks_)["divergence_guard"], epochs_before)
+        self._report_divergence(callbacks["divergence_guard"], epochs_before)
 
     def _record_history(self, valid):
         """Set ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` from the net's history."""
