@@ -25,7 +25,14 @@ def main():
     rows, notes = [], []
     for name in args.data.split(","):
         data = load_dataset(name)
-        result = compare(data.data, data.target, methods=METHODS, n_components=2, progress=True)
+        result = compare(
+            data.data,
+            data.target,
+            methods=METHODS,
+            n_components=2,
+            image_shape=data.image_shape,
+            progress=True,
+        )
         notes += result.notes
         for row in result.table.to_dict(orient="records"):
             rows.append(

@@ -69,6 +69,7 @@ def run_compare(args):
         test_size=args.test_size,
         max_iter=args.epochs,
         random_state=args.seed,
+        image_shape=data.image_shape,
         progress=True,
     )
     folder = Path(args.out or f"sklearn-ae-report-{data.name}")

@@ -9,6 +9,7 @@ from . import plotting
 
 _COLUMNS = [
     ("label", "method", "{}"),
+    ("parameters", "parameters", "{}"),
     ("reconstruction_mse", "test reconstruction MSE", "{:.4f}"),
     ("knn_accuracy", "5-NN test accuracy", "{:.3f}"),
     ("trustworthiness", "trustworthiness", "{:.3f}"),

@@ -7,6 +7,7 @@ reconstruction error (methods with an inverse), k-NN accuracy in the embedding
 """
 
 import importlib.util
+import inspect
 import time
 from dataclasses import dataclass, field
 
@@ -23,6 +24,31 @@ from ._vae import VAETransformer
 
 
 @dataclass(frozen=True)
+class Setting:
+    """What a method's ``build`` knows when it makes an estimator.
+
+    Attributes
+    ----------
+    n_components : int
+        Embedding dimension.
+    random_state : int
+        Seed of the estimator.
+    max_iter : int or None
+        Epochs of neural methods; None keeps their default.
+    unit_interval : bool
+        Whether the data lie in [0, 1].
+    image_shape : tuple of int or None
+        (height, width) or (channels, height, width) when the rows are images.
+    """
+
+    n_components: int
+    random_state: int
+    max_iter: int | None = None
+    unit_interval: bool = False
+    image_shape: tuple | None = None
+
+
+@dataclass(frozen=True)
 class Method:
     """A method that ``compare`` can run.
 
@@ -31,10 +57,7 @@ class Method:
     label : str
         Name in tables and figures.
     build : callable
-        ``build(n_components, random_state, max_iter, unit_interval)`` returns
-        an unfitted estimator; ``max_iter`` (epochs) is None for the default and
-        only neural methods use it; ``unit_interval`` says whether the data
-        lie in [0, 1].
+        ``build(setting)`` returns an unfitted estimator for a :class:`Setting`.
     requires : str or None, default=None
         Module that must be importable; the method is skipped with a note otherwise.
     transductive : bool, default=False
@@ -52,13 +75,62 @@ class Method:
 
 
 def _neural(estimator_class, **params):
-    def build(n_components, random_state, max_iter, unit_interval):
-        extra = {} if max_iter is None else {"max_iter": max_iter}
-        if estimator_class is VAETransformer and unit_interval:
+    def build(setting):
+        extra = {} if setting.max_iter is None else {"max_iter": setting.max_iter}
+        if estimator_class is VAETransformer and setting.unit_interval:
             extra["likelihood"] = "bernoulli"
-        return estimator_class(n_components, random_state=random_state, **params, **extra)
+        if params.get("architecture") == "conv" and setting.image_shape is not None:
+            extra["image_shape"] = setting.image_shape
+        return estimator_class(
+            setting.n_components, random_state=setting.random_state, **params, **extra
+        )
 
     return build
+
+
+# Convolutions beat the default MLP on images of 12x12 pixels or more at 10 and 32
+# components, and lose to it at 2 components and on 8x8 images
+# (benchmarks/results/architecture.md).
+CONV_MIN_IMAGE_SIDE = 12
+CONV_MIN_COMPONENTS = 10
+
+
+def autoencoder_recipe(setting):
+    """The AutoencoderTransformer that ``compare`` runs as ``"ae"``.
+
+    Its defaults (a fully connected network that starts as PCA), except for
+    images with at least :data:`CONV_MIN_IMAGE_SIDE` pixels a side embedded
+    in at least :data:`CONV_MIN_COMPONENTS` dimensions, which get
+    ``architecture="conv"``: there convolutions reconstruct better, while at
+    2 components the MLP both reconstructs better and keeps neighbours closer.
+
+    Parameters
+    ----------
+    setting : Setting
+        The comparison's embedding dimension, seed, epochs and data traits.
+
+    Returns
+    -------
+    estimator : AutoencoderTransformer
+        Unfitted.
+
+    Examples
+    --------
+    >>> autoencoder_recipe(Setting(32, 0, image_shape=(28, 28))).architecture
+    'conv'
+    >>> autoencoder_recipe(Setting(2, 0, image_shape=(28, 28))).architecture
+    'mlp'
+    >>> autoencoder_recipe(Setting(32, 0, image_shape=(8, 8))).architecture
+    'mlp'
+    """
+    shape = setting.image_shape
+    use_conv = (
+        shape is not None
+        and min(shape[-2:]) >= CONV_MIN_IMAGE_SIDE
+        and setting.n_components >= CONV_MIN_COMPONENTS
+    )
+    params = {"architecture": "conv"} if use_conv else {}
+    return _neural(AutoencoderTransformer, **params)(setting)
 
 
 class OpenTSNETransformer:
@@ -87,35 +159,41 @@ class OpenTSNETransformer:
         return np.asarray(self.embedding_.transform(np.asarray(X, dtype=np.float64)))
 
 
-def _umap(n_components, random_state, max_iter, unit_interval):
+def _umap(setting):
     from umap import UMAP
 
-    return UMAP(n_components=n_components, random_state=random_state)
+    return UMAP(n_components=setting.n_components, random_state=setting.random_state)
 
 
 METHODS = {
     "pca": Method(
-        "PCA", lambda k, seed, epochs, unit: PCA(k, random_state=seed), reconstructs=True
+        "PCA",
+        lambda s: PCA(s.n_components, random_state=s.random_state),
+        reconstructs=True,
     ),
     "kpca": Method(
         "KernelPCA (RBF)",
-        lambda k, seed, epochs, unit: KernelPCA(
-            k, kernel="rbf", fit_inverse_transform=True, random_state=seed
+        lambda s: KernelPCA(
+            s.n_components, kernel="rbf", fit_inverse_transform=True, random_state=s.random_state
         ),
         reconstructs=True,
     ),
     "tsne": Method(
         "t-SNE (scikit-learn)",
-        lambda k, seed, epochs, unit: TSNE(
-            k, random_state=seed, method="barnes_hut" if k < 4 else "exact"
+        lambda s: TSNE(
+            s.n_components,
+            random_state=s.random_state,
+            method="barnes_hut" if s.n_components < 4 else "exact",
         ),
         transductive=True,
     ),
     "opentsne": Method(
-        "openTSNE", lambda k, seed, epochs, unit: OpenTSNETransformer(k, seed), requires="openTSNE"
+        "openTSNE",
+        lambda s: OpenTSNETransformer(s.n_components, s.random_state),
+        requires="openTSNE",
     ),
     "umap": Method("UMAP", _umap, requires="umap"),
-    "ae": Method("Autoencoder", _neural(AutoencoderTransformer), reconstructs=True),
+    "ae": Method("Autoencoder", autoencoder_recipe, reconstructs=True),
     "dae": Method(
         "Denoising AE",
         _neural(AutoencoderTransformer, noise="gaussian", noise_level=0.2),
@@ -148,7 +226,8 @@ class Comparison:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per method: ``method``, ``label``, ``reconstruction_mse``,
+        One row per method: ``method``, ``label``, ``parameters`` (those
+        that differ from the estimator's defaults), ``reconstruction_mse``,
         ``knn_accuracy``, ``trustworthiness``, ``fit_seconds``,
         ``transform_seconds``, ``evaluation``. NaN where not applicable.
     estimators : dict
@@ -170,6 +249,30 @@ class Comparison:
     y_test: np.ndarray | None
     scaling: str
     notes: list = field(default_factory=list)
+
+
+def changed_parameters(estimator):
+    """``name=value`` for the constructor parameters that differ from their defaults.
+
+    The embedding dimension and the seed are left out: ``compare`` sets them
+    for every method. Estimators without ``get_params`` give ``""``.
+
+    Examples
+    --------
+    >>> changed_parameters(PCA(3, whiten=True, random_state=0))
+    'whiten=True'
+    """
+    if not hasattr(estimator, "get_params"):
+        return ""
+    signature = inspect.signature(type(estimator).__init__).parameters
+    changed = [
+        f"{name}={value!r}"
+        for name, value in estimator.get_params(deep=False).items()
+        if name not in {"n_components", "random_state"}
+        and name in signature
+        and repr(value) != repr(signature[name].default)
+    ]
+    return ", ".join(changed)
 
 
 def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
@@ -215,6 +318,7 @@ def compare(
     max_iter=None,
     n_neighbors=5,
     random_state=0,
+    image_shape=None,
     progress=False,
 ):
     """Fit several methods on a training split and measure them on the test split.
@@ -242,6 +346,11 @@ def compare(
         Neighbours for k-NN accuracy and trustworthiness.
     random_state : int, default=0
         Seed of the split and of every method.
+    image_shape : tuple of int or None, default=None
+        (height, width) or (channels, height, width) when the rows are
+        flattened images. Convolutional methods use it, and the
+        autoencoder recipe (:func:`autoencoder_recipe`) uses convolutions
+        for large enough images.
     progress : bool, default=False
         Show a progress bar naming the method being fitted.
 
@@ -278,6 +387,7 @@ def compare(
         scaler = StandardScaler().fit(X_train)
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
         scaling = "StandardScaler fitted on the training split"
+    setting = Setting(n_components, random_state, max_iter, unit_interval, image_shape)
     rows, estimators, embeddings, notes = [], {}, {}, []
     keys = list(methods)
     if progress:
@@ -293,13 +403,15 @@ def compare(
                 f"{method.label} skipped: optional package '{method.requires}' is not installed."
             )
             continue
-        estimator = method.build(n_components, random_state, max_iter, unit_interval)
+        estimator = method.build(setting)
         row, Z_test = _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors)
-        rows.append({"method": key, "label": method.label, **row})
+        parameters = changed_parameters(estimator)
+        rows.append({"method": key, "label": method.label, "parameters": parameters, **row})
         estimators[key], embeddings[key] = estimator, Z_test
     columns = [
         "method",
         "label",
+        "parameters",
         "reconstruction_mse",
         "knn_accuracy",
         "trustworthiness",

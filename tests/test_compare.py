@@ -36,6 +36,26 @@ def test_compare_measures_each_method_on_held_out_rows(digits):
     assert result.scaling.startswith("none")
 
 
+@pytest.mark.parametrize(
+    "n_components, image_shape, parameters",
+    [
+        (10, (16, 16), "architecture='conv', image_shape=(16, 16), max_iter=1"),
+        (2, (16, 16), "max_iter=1"),
+        (10, None, "max_iter=1"),
+    ],
+)
+def test_autoencoder_recipe_convolves_large_images_at_many_components(
+    digits, n_components, image_shape, parameters
+):
+    X, y = digits
+    upscaled = np.kron(X.reshape(-1, 8, 8), np.ones((2, 2))).reshape(len(X), 256)
+    result = compare(
+        upscaled, y, methods=["ae"], n_components=n_components, max_iter=1, image_shape=image_shape
+    )
+    assert result.table.loc[0, "parameters"] == parameters
+    assert result.embeddings["ae"].shape == (60, n_components)
+
+
 def test_compare_standardizes_unbounded_data_and_works_without_labels():
     X = np.random.RandomState(0).randn(120, 6) * 50
     result = compare(X, methods=["pca"])
@@ -79,6 +99,7 @@ def test_cli_writes_a_report_folder(tmp_path, capsys):
     assert (
         "| PCA |" in report and "| VAE |" in report and "digits (300 rows, 64 features)" in report
     )
+    assert "| Autoencoder | max_iter=2 |" in report
     results = json.loads((out / "results.json").read_text())
     assert [r["method"] for r in results["results"]] == ["pca", "ae", "vae"]
     for figure in [
