@@ -29,7 +29,12 @@ from skorch.helper import predefined_split
 from skorch.utils import noop
 
 from ._architectures import ACTIVATIONS, ConvArchitecture, MLPArchitecture
-from ._callbacks import DivergenceGuard, ValidationEarlyStopping
+from ._callbacks import (
+    DivergenceGuard,
+    ValidationEarlyStopping,
+    best_epoch_restored,
+    early_stopper,
+)
 from ._checkpoint import TrainingCheckpoint, checkpoint_file, read_checkpoint
 from ._data import BatchIterator, TensorDataset
 from ._nets import AutoencoderNet
@@ -323,12 +328,11 @@ def settle_after_training(net, target_epochs, validated):
     user stopped training when fewer epochs than asked ran while neither early
     stopping nor the divergence guard ended it.
     """
-    callbacks = dict(net.callbacks_)
-    guard, stopper = callbacks["divergence_guard"], callbacks.get("early_stopping")
+    guard, stopper = dict(net.callbacks_)["divergence_guard"], early_stopper(net)
     last = net.history[-1] if len(net.history) else None
     if last is not None and ("train_loss" not in last or (validated and "valid_loss" not in last)):
         net.history.pop()
-        if stopper is None or getattr(stopper, "best_model_weights_", None) is None:
+        if best_epoch_restored(net) is None:
             net.module_.load_state_dict(guard.weights_)
     stopped = stopper is not None and getattr(stopper, "misses_", 0) >= stopper.patience
     diverged = guard.diverged_epoch_ is not None
@@ -620,9 +624,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             ]
 
     def _warn_interrupted(self, when, advice=""):
-        stopper = dict(self.net_.callbacks_).get("early_stopping")
-        if stopper is not None and getattr(stopper, "best_model_weights_", None) is not None:
-            kept = f"the weights of epoch {stopper.best_epoch_}, the best on validation"
+        best_epoch = best_epoch_restored(self.net_)
+        if best_epoch is not None:
+            kept = f"the weights of epoch {best_epoch}, the best on validation"
         elif self.n_iter_:
             kept = f"the weights of epoch {self.n_iter_}, the last complete one"
         else:

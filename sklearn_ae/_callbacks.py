@@ -58,3 +58,19 @@ class ValidationEarlyStopping(EarlyStopping):
         # The divergence guard may have dropped the only epoch.
         if len(net.history):
             super().on_train_end(net, **kwargs)
+
+
+def early_stopper(net):
+    """The net's early-stopping callback, or None when it trains without one."""
+    return dict(net.callbacks_).get("early_stopping")
+
+
+def best_epoch_restored(net):
+    """The epoch whose weights early stopping loaded at the end of training, or None.
+
+    None also when early stopping is on but never saw a validation score.
+    """
+    stopper = early_stopper(net)
+    if stopper is None or getattr(stopper, "best_model_weights_", None) is None:
+        return None
+    return stopper.best_epoch_

@@ -14,6 +14,8 @@ import joblib
 import torch
 from skorch.callbacks import Callback
 
+from ._callbacks import early_stopper
+
 # Parameters that do not change what is learned: a resumed fit may differ in them.
 _NOT_FINGERPRINTED = {"checkpoint_dir", "callbacks", "verbose", "device"}
 
@@ -110,7 +112,7 @@ class TrainingCheckpoint(Callback):
         net.optimizer_.load_state_dict(state["optimizer"])
         net.history.clear()
         net.history.extend(state["history"])
-        stopper = dict(net.callbacks_).get("early_stopping")
+        stopper = early_stopper(net)
         if stopper is not None:
             for name in _EARLY_STOPPING_STATE:
                 setattr(stopper, name, state["early_stopping"][name])
@@ -121,7 +123,7 @@ class TrainingCheckpoint(Callback):
     def on_epoch_end(self, net, **kwargs):
         if self.path is None:
             return
-        stopper = dict(net.callbacks_).get("early_stopping")
+        stopper = early_stopper(net)
         cuda = torch.device(net.device).type == "cuda"
         state = {
             "module": net.module_.state_dict(),
