@@ -1,6 +1,7 @@
 """AutoencoderTransformer: deterministic autoencoders as a scikit-learn transformer."""
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -262,6 +263,16 @@ class AutoencoderTransformer(BaseAutoencoder):
                 "pretrain='greedy' trains dense layers one at a time and needs "
                 f"architecture='mlp', got architecture={self.architecture!r}."
             )
+        regularised = self.noise or self.sparsity or self.contractive_weight > 0
+        if self.n_components > X.shape[1] and not regularised:
+            warnings.warn(
+                f"n_components={self.n_components} is more than the {X.shape[1]} features of X "
+                "and nothing regularises the code, so the autoencoder can learn to copy its "
+                "input. Lower n_components, or set noise, sparsity or contractive_weight for "
+                "an overcomplete code.",
+                UserWarning,
+                stacklevel=5,
+            )
         if self.contractive_weight > 0 and self.batch_norm and self.architecture == "conv":
             raise ValueError(
                 "contractive_weight needs rows that do not interact, but batch_norm mixes the "
@@ -294,7 +305,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         if self.pretrain == "greedy":
             self._pretrain_greedily(net, X)
         elif self._starts_as_pca():
-            pca = PCA(n_components=min(self.n_components, *X.shape), random_state=0).fit(X)
+            # Constant data (warned about in fit) leave PCA's explained-variance ratio 0 / 0.
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pca = PCA(n_components=min(self.n_components, *X.shape), random_state=0).fit(X)
             net.module_.init_linear_path_from_pca(pca.components_, pca.mean_)
 
     def _pretrain_greedily(self, net, X):
@@ -373,9 +386,14 @@ class AutoencoderTransformer(BaseAutoencoder):
         return penalties
 
     def _after_fit(self, X, condition, rng):
+        if len(X) < 2:
+            # A density needs two rows: a one-row chunk of partial_fit keeps the one before.
+            self.code_density_ = getattr(self, "code_density_", None)
+            return
         codes = self._encode(X)
+        n_distinct = len(np.unique(codes, axis=0))
         self.code_density_ = GaussianMixture(
-            n_components=min(_CODE_DENSITY_COMPONENTS, len(X)),
+            n_components=min(_CODE_DENSITY_COMPONENTS, n_distinct),
             reg_covar=1e-4,
             # A looser tolerance than the default 1e-3 cut the fit from 0.48 s to 0.13 s on
             # MNIST codes with the same held-out log-likelihood.
@@ -384,6 +402,12 @@ class AutoencoderTransformer(BaseAutoencoder):
         ).fit(codes)
 
     def _sample_codes(self, n_samples, rng):
+        if self.code_density_ is None:
+            raise ValueError(
+                "sample draws codes from their density on the training rows, which needs at "
+                "least 2 rows; this model was trained by partial_fit on single rows only. "
+                "Call partial_fit with a chunk of 2 or more rows."
+            )
         return sample_gaussian_mixture(self.code_density_, n_samples, rng)
 
     def score_samples(self, X):

@@ -37,6 +37,7 @@ from ._callbacks import (
 )
 from ._checkpoint import TrainingCheckpoint, checkpoint_file, read_checkpoint
 from ._data import BatchIterator, TensorDataset
+from ._inference import map_row_chunks
 from ._nets import AutoencoderNet
 from ._threads import torch_threads_for_task
 
@@ -46,9 +47,6 @@ OPTIMIZERS = {
     "sgd": torch.optim.SGD,
     "rmsprop": torch.optim.RMSprop,
 }
-
-# Rows per forward pass at inference; large batches are fast and memory stays bounded.
-_INFERENCE_BATCH_SIZE = 4096
 
 _FLOAT_DTYPES = [np.float64, np.float32]
 
@@ -297,7 +295,8 @@ def validate_numeric(estimator, X, **kwargs):
     dtype('float64')
     """
     try:
-        return validate_data(estimator, X, dtype=_FLOAT_DTYPES, **kwargs)
+        # order="C": torch cannot wrap arrays with negative strides (X[::-1]).
+        return validate_data(estimator, X, dtype=_FLOAT_DTYPES, order="C", **kwargs)
     except ValueError as error:
         if "could not convert" not in str(error):
             raise
@@ -305,6 +304,27 @@ def validate_numeric(estimator, X, **kwargs):
             f"X must be numeric, but {error}. Encode text and categorical columns first, "
             "e.g. with OneHotEncoder in a ColumnTransformer."
         ) from None
+
+
+def warn_if_constant(X):
+    """Warn once, in the user's terms, when every training row is the same.
+
+    Examples
+    --------
+    >>> import numpy as np, warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_if_constant(np.zeros((5, 3)))
+    >>> print(caught[0].message)
+    All 5 training rows are the same (X has no variance): ...
+    """
+    if len(X) > 1 and not np.ptp(X, axis=0).any():
+        warnings.warn(
+            f"All {len(X)} training rows are the same (X has no variance): the model can only "
+            "learn to output that row, and its codes carry no information.",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def training_epochs(history):
@@ -441,6 +461,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         continuing = hasattr(self, "net_") and (partial or self.warm_start)
         X, seen_shape = as_rows(X)
         X = validate_numeric(self, X, ensure_min_samples=1 if partial else 2, reset=not continuing)
+        warn_if_constant(X)
         self._check_training_data(X)
         condition = self._condition(y, len(X), fitting=not continuing, classes=classes)
         check_layer_sizes(self.hidden_layer_sizes)
@@ -675,29 +696,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # ---- inference -------------------------------------------------------------
 
-    def _map_batches(self, fn, A, condition=None, batch_size=_INFERENCE_BATCH_SIZE):
-        """Apply ``fn(rows, condition_rows)`` to float32 batches; return A's float dtype.
-
-        ``fn`` may return one tensor or a tuple of tensors (then a tuple of arrays).
-        """
+    def _map_batches(self, fn, A, condition=None):
+        """``fn(rows, condition_rows)`` over A in eval mode, row by row independent of the call."""
         self.net_.module_.eval()
-        device = self.net_.device
-        data = TensorDataset(
-            torch.tensor(A, dtype=torch.float32),
-            None if condition is None else torch.tensor(condition),
-        )
-        outputs = []
-        with torch.no_grad():
-            for start in range(0, len(data), batch_size):
-                batch = data.subset(slice(start, start + batch_size))
-                cond = None if batch.condition is None else batch.condition.to(device)
-                out = fn(batch.X.to(device), cond)
-                outputs.append(out if isinstance(out, tuple) else (out,))
-        arrays = [
-            torch.cat(parts).cpu().numpy().astype(A.dtype, copy=False)
-            for parts in zip(*outputs, strict=True)
-        ]
-        return tuple(arrays) if len(arrays) > 1 else arrays[0]
+        return map_row_chunks(fn, A, condition, self.net_.device)
 
     def _encode(self, X, condition=None):
         """Codes of the validated array X."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ._report import markdown_table, save_figures, write_report
-from .compare import DEFAULT_METHODS, METHODS, compare
+from .compare import DEFAULT_METHODS, METHODS, check_methods, compare
 from .datasets import load_data
 
 
@@ -55,12 +55,17 @@ def _parser():
 
 def run_compare(args):
     """Run ``sklearn-ae compare`` for parsed arguments; return the report path."""
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    # Options first, so that a typo fails before any data is read.
+    try:
+        check_methods(methods)
+    except ValueError as error:
+        raise ValueError(f"--methods: {error}") from None
     data = load_data(args.data, target=args.target)
     X, y = data.data, data.target
     if args.max_samples and args.max_samples < len(X):
         rows = np.random.RandomState(args.seed).permutation(len(X))[: args.max_samples]
         X, y = X[rows], None if y is None else y[rows]
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     comparison = compare(
         X,
         y,

@@ -99,40 +99,53 @@ class GaussianNegativeLogLikelihood(nn.Module):
         return mean
 
 
-def reparameterize(mean, logvar, n_draws, shared_noise=False):
-    """Draws ``z = mean + exp(logvar / 2) * eps`` of shape ``(n_draws, *mean.shape)``.
-
-    With ``shared_noise`` every row uses the same standard-normal draws, so a
-    row's estimate does not depend on its position in the data or the batch
-    (used for scoring; training draws independently per row).
+def standard_normal_draws(n_draws, mean):
+    """Independent standard-normal noise of shape ``(n_draws, *mean.shape)`` for training.
 
     Examples
     --------
     >>> import torch
-    >>> reparameterize(torch.zeros(4, 2), torch.zeros(4, 2), n_draws=3).shape
+    >>> standard_normal_draws(3, torch.zeros(4, 2)).shape
     torch.Size([3, 4, 2])
     """
-    shape = (n_draws, 1, mean.shape[-1]) if shared_noise else (n_draws, *mean.shape)
-    eps = torch.randn(shape, device=mean.device, dtype=mean.dtype)
+    return torch.randn((n_draws, *mean.shape), device=mean.device, dtype=mean.dtype)
+
+
+def reparameterize(mean, logvar, eps):
+    """Codes ``z = mean + exp(logvar / 2) * eps`` of shape ``(n_draws, n, d)``.
+
+    ``eps`` has shape ``(n_draws, n, d)``, or ``(n_draws, 1, d)`` to give every
+    row the same draws: scoring does that, so that a row's estimate does not
+    depend on the other rows of the call.
+
+    Examples
+    --------
+    >>> import torch
+    >>> reparameterize(torch.zeros(4, 2), torch.zeros(4, 2), torch.ones(3, 1, 2)).shape
+    torch.Size([3, 4, 2])
+    """
     return mean + torch.exp(0.5 * logvar) * eps
 
 
-def elbo_terms(module, criterion, x, condition, mean, logvar, n_draws=1, shared_noise=False):
-    """Reconstruction NLL ``(n,)`` and KL per latent unit ``(n, d)``, averaged over draws.
+def elbo_terms(module, criterion, x, condition, mean, logvar, eps):
+    """Reconstruction NLL ``(n,)`` and KL per latent unit ``(n, d)``, averaged over the draws.
 
-    ``-(reconstruction + kl.sum(-1))`` is the evidence lower bound of each row.
+    ``-(reconstruction + kl.sum(-1))`` is the evidence lower bound of each row;
+    ``eps`` holds the standard-normal draws (see :func:`reparameterize`).
     """
-    z = reparameterize(mean, logvar, n_draws, shared_noise)
+    z = reparameterize(mean, logvar, eps)
     reconstruction = criterion(module.decode(z, condition), x).mean(dim=0)
     kl = module.prior.kl(z, mean, logvar).mean(dim=0)
     return reconstruction, kl
 
 
-def log_importance_weights(
-    module, criterion, x, condition, mean, logvar, n_draws, shared_noise=False
-):
-    """Per-draw ``log p(x|z)`` and ``log p(z) - log q(z|x)``, each of shape ``(n_draws, n)``."""
-    z = reparameterize(mean, logvar, n_draws, shared_noise)
+def log_importance_weights(module, criterion, x, condition, mean, logvar, eps):
+    """Per-draw ``log p(x|z) + log p(z) - log q(z|x)``, of shape ``(n_draws, n)``, as two terms.
+
+    Returns the log-likelihood and the log prior-to-posterior ratio separately,
+    so that training can weight the second (KL warm-up).
+    """
+    z = reparameterize(mean, logvar, eps)
     log_likelihood = -criterion(module.decode(z, condition), x)
     log_ratio = module.prior.log_prob(z) - diagonal_gaussian_log_prob(z, mean, logvar)
     return log_likelihood, log_ratio

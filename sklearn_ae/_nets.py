@@ -2,7 +2,12 @@
 
 from skorch import NeuralNet
 
-from ._losses import elbo_terms, importance_weighted_bound, log_importance_weights
+from ._losses import (
+    elbo_terms,
+    importance_weighted_bound,
+    log_importance_weights,
+    standard_normal_draws,
+)
 
 
 def _inputs(X):
@@ -93,23 +98,20 @@ class VAENet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         mean, logvar = y_pred
-        x, condition = _inputs(X), _condition(X)
+        n_draws = self.n_importance_samples if training else 1
+        posterior = (_inputs(X), _condition(X), mean, logvar, standard_normal_draws(n_draws, mean))
         if not training:
-            reconstruction, kl = elbo_terms(
-                self.module_, self.criterion_, x, condition, mean, logvar
-            )
+            reconstruction, kl = elbo_terms(self.module_, self.criterion_, *posterior)
             return (reconstruction + kl.sum(dim=-1)).mean()
-        if self.n_importance_samples > 1:
+        if n_draws > 1:
             log_likelihood, log_ratio = log_importance_weights(
-                self.module_, self.criterion_, x, condition, mean, logvar, self.n_importance_samples
+                self.module_, self.criterion_, *posterior
             )
             bound = importance_weighted_bound(log_likelihood + self.kl_weight() * log_ratio)
             loss = -bound.mean()
             reconstruction, kl = -log_likelihood.mean(), -log_ratio.mean()
         else:
-            per_row, per_unit = elbo_terms(
-                self.module_, self.criterion_, x, condition, mean, logvar
-            )
+            per_row, per_unit = elbo_terms(self.module_, self.criterion_, *posterior)
             charged_kl = per_unit.mean(dim=0).clamp(min=self.free_bits).sum()
             loss = per_row.mean() + self.kl_weight() * charged_kl
             reconstruction, kl = per_row.mean(), per_unit.sum(dim=-1).mean()

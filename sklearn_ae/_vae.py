@@ -3,17 +3,14 @@
 import numbers
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import _fit_context
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from ._base import (
-    BaseAutoencoder,
-    fill_shared_docs,
-    seeded_torch,
-)
+from ._base import BaseAutoencoder, fill_shared_docs
 from ._losses import (
     BinaryCrossEntropy,
     GaussianNegativeLogLikelihood,
@@ -26,11 +23,38 @@ from ._nets import VAENet
 from ._noise import make_corruption
 from ._priors import make_prior
 
-# Decoded rows per batch when scoring with many draws: bounds memory to
-# about this many rows of n_features floats.
-_SCORING_ROWS = 16384
+# Draws decoded together when scoring: a pass decodes this many times CHUNK_ROWS rows, which
+# bounds memory whatever n_score_samples is.
+_DRAWS_PER_PASS = 32
 # Draws per row for the ELBO that ``score`` reports (fixed seed, so deterministic).
 _ELBO_DRAWS = 10
+
+
+def check_labels(labels, name):
+    """``labels`` as a 1-D array, or a ValueError for missing labels or a mix of text and numbers.
+
+    Examples
+    --------
+    >>> check_labels([0, 1, 1], "y")
+    array([0, 1, 1])
+    >>> import pandas as pd
+    >>> check_labels(pd.Series([0, "a"]), "y")
+    Traceback (most recent call last):
+        ...
+    ValueError: y mixes text and numbers as labels; give every label the same type, ...
+    """
+    labels = column_or_1d(labels)
+    if pd.isna(labels).any():
+        raise ValueError(
+            f"{name} has missing labels (NaN or None); a conditional VAE needs a label for "
+            "every row. Drop those rows or give them a label of their own."
+        )
+    if labels.dtype == object and len({isinstance(v, str) for v in labels}) > 1:
+        raise ValueError(
+            f"{name} mixes text and numbers as labels; give every label the same type, "
+            f"e.g. with {name}.astype(str)."
+        )
+    return labels
 
 
 @fill_shared_docs
@@ -254,10 +278,10 @@ class VAETransformer(BaseAutoencoder):
                 "conditional=True needs the labels y: call fit(X, y), transform(X, y=y), "
                 "inverse_transform(Z, y=y) or sample(n, y=labels)."
             )
-        y = column_or_1d(np.broadcast_to(y, (n_samples,)) if np.ndim(y) == 0 else y)
+        y = check_labels(np.broadcast_to(y, (n_samples,)) if np.ndim(y) == 0 else y, "y")
         check_consistent_length(np.empty(n_samples), y)
         if fitting:
-            self.classes_ = np.unique(y if classes is None else classes)
+            self.classes_ = np.unique(y if classes is None else check_labels(classes, "classes"))
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise ValueError(
@@ -448,25 +472,18 @@ class VAETransformer(BaseAutoencoder):
         log_likelihood : ndarray of shape (n_samples,)
         """
         X, condition = self._validated(X, y)
-        draws = self.n_score_samples
+        module, criterion = self.net_.module_, self.net_.criterion_
+        noise = self._scoring_noise(self.n_score_samples)
 
         def bound(x, c):
-            mean, logvar = self.net_.module_.posterior_parameters(x, c)
-            parts = log_importance_weights(
-                self.net_.module_,
-                self.net_.criterion_,
-                x,
-                c,
-                mean,
-                logvar,
-                draws,
-                shared_noise=True,
-            )
-            return importance_weighted_bound(sum(parts))
+            mean, logvar = module.posterior_parameters(x, c)
+            log_weights = [
+                sum(log_importance_weights(module, criterion, x, c, mean, logvar, eps))
+                for eps in noise.split(_DRAWS_PER_PASS)
+            ]
+            return importance_weighted_bound(torch.cat(log_weights))
 
-        rows = max(1, _SCORING_ROWS // draws)
-        with seeded_torch(0, self.net_.device):
-            return self._map_batches(bound, X, condition, batch_size=rows).astype(np.float64)
+        return self._map_batches(bound, X, condition).astype(np.float64)
 
     def score(self, X, y=None):
         """Mean evidence lower bound (ELBO) per row, in nats; higher is better.
@@ -486,17 +503,26 @@ class VAETransformer(BaseAutoencoder):
         elbo : float
         """
         X, condition = self._validated(X, y)
+        module, criterion = self.net_.module_, self.net_.criterion_
+        eps = self._scoring_noise(_ELBO_DRAWS)
 
         def elbo(x, c):
-            mean, logvar = self.net_.module_.posterior_parameters(x, c)
-            reconstruction, kl = elbo_terms(
-                self.net_.module_, self.net_.criterion_, x, c, mean, logvar, _ELBO_DRAWS, True
-            )
+            mean, logvar = module.posterior_parameters(x, c)
+            reconstruction, kl = elbo_terms(module, criterion, x, c, mean, logvar, eps)
             return -(reconstruction + kl.sum(dim=-1))
 
-        rows = max(1, _SCORING_ROWS // _ELBO_DRAWS)
-        with seeded_torch(0, self.net_.device):
-            return float(np.mean(self._map_batches(elbo, X, condition, batch_size=rows)))
+        return float(np.mean(self._map_batches(elbo, X, condition)))
+
+    def _scoring_noise(self, n_draws):
+        """Standard-normal draws (n_draws, 1, n_components) that every row of a call shares.
+
+        A fixed seed makes scores deterministic, and sharing the draws makes a
+        row's score independent of the other rows (both measured by scikit-learn's
+        estimator checks).
+        """
+        generator = torch.Generator().manual_seed(0)
+        eps = torch.randn((n_draws, 1, self.n_components), generator=generator)
+        return eps.to(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -308,6 +308,22 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
     return row, Z_test
 
 
+def check_methods(methods):
+    """Raise ValueError naming any key of ``methods`` that is not in :data:`METHODS`.
+
+    Examples
+    --------
+    >>> check_methods(["pca", "ae"])
+    >>> check_methods(["pca", "tsne2"])
+    Traceback (most recent call last):
+        ...
+    ValueError: Unknown methods ['tsne2']; choose from [...].
+    """
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"Unknown methods {unknown}; choose from {sorted(METHODS)}.")
+
+
 def compare(
     X,
     y=None,
@@ -366,9 +382,7 @@ def compare(
     >>> result.table[["method", "knn_accuracy"]].shape
     (2, 2)
     """
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown:
-        raise ValueError(f"Unknown methods {unknown}; choose from {sorted(METHODS)}.")
+    check_methods(methods)
     X = np.asarray(X, dtype=np.float64)
     stratify = y if y is not None and np.unique(y).size < len(y) * test_size else None
     split = train_test_split(

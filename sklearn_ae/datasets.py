@@ -84,6 +84,11 @@ def load_table(path, target=None):
     if not path.is_file():
         raise FileNotFoundError(f"No file at {str(path)!r}.")
     frame = _read_frame(path)
+    if frame.empty:
+        raise ValueError(
+            f"{path} has no rows of data (only {len(frame.columns)} column names); "
+            "a table needs a header and at least one row of numbers."
+        )
     y = None
     if target is not None:
         key = int(target) if path.suffix == ".npy" else target
@@ -116,7 +121,12 @@ def load_table(path, target=None):
 def _read_frame(path):
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return pd.read_csv(path)
+        try:
+            return pd.read_csv(path)
+        except pd.errors.EmptyDataError:
+            raise ValueError(
+                f"{path} is empty; a CSV table needs a header row and rows of numbers."
+            ) from None
     if suffix == ".parquet":
         return pd.read_parquet(path)
     if suffix == ".npy":

@@ -1,5 +1,7 @@
 """AutoencoderTransformer: quality against PCA and what each variant does to the model."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -151,3 +153,12 @@ def test_pca_init_refuses_sigmoid_outputs_or_codes(X, params, cause):
         AutoencoderTransformer(init="pca", **params, **FAST).fit(X)
     # "auto" falls back to a random start for them.
     assert AutoencoderTransformer(**params, **FAST).fit(X[:100]).net_.module_.linear_encoder is None
+
+
+def test_overcomplete_code_warns_unless_regularised(X):
+    X_small = X[:100, :6]
+    with pytest.warns(UserWarning, match="n_components=8 is more than the 6 features"):
+        AutoencoderTransformer(n_components=8, max_iter=1).fit(X_small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AutoencoderTransformer(n_components=8, noise="masking", max_iter=1).fit(X_small)

@@ -147,6 +147,10 @@ def test_cli_reads_a_csv_with_a_target(tmp_path):
         ("a,b\n1,2\n3,4\n", ["--target", "label"], "The target column 'label' is not in t.csv"),
         ("a,b\n1,\n3,4\n", [], r"Columns \['b'\] of t.csv have missing values"),
         (None, ["--methods", "pca,lda"], r"Unknown methods \['lda'\]"),
+        ("", [], r"t.csv is empty; a CSV table needs a header row"),
+        ("a,b\n", [], r"t.csv has no rows of data \(only 2 column names\)"),
+        # The options are checked before the (here empty) file is read.
+        ("", ["--methods", "pca,lda"], r"--methods: Unknown methods \['lda'\]"),
     ],
 )
 def test_cli_errors_are_clear(tmp_path, capsys, content, args, message):

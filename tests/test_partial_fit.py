@@ -104,3 +104,25 @@ def test_conditional_vae_partial_fit_takes_all_classes_up_front(digits_split):
     without = VAETransformer(conditional=True, **SMALL).partial_fit(X_train[first], y_train[first])
     with pytest.raises(ValueError, match="labels not seen in fit"):
         without.partial_fit(X_train[~first], y_train[~first])
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, VAETransformer])
+def test_partial_fit_takes_single_rows(digits_split, Estimator):
+    X_train = digits_split[0]
+    model = Estimator(**SMALL)
+    for row in X_train[:3]:
+        model.partial_fit(row[None, :])
+    assert model.n_iter_ == 3
+    assert model.transform(X_train[:4]).shape == (4, 8)
+
+
+def test_autoencoder_samples_once_a_chunk_has_two_rows(digits_split):
+    X_train = digits_split[0]
+    ae = AutoencoderTransformer(**SMALL).partial_fit(X_train[:1])
+    with pytest.raises(ValueError, match="needs at least 2 rows"):
+        ae.sample(2)
+    ae.partial_fit(X_train[1:50])
+    density = ae.code_density_
+    ae.partial_fit(X_train[50:51])  # one row: the density of the chunk before is kept
+    assert ae.code_density_ is density
+    assert ae.sample(2, random_state=0).shape == (2, 64)

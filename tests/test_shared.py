@@ -269,3 +269,15 @@ def test_grid_search_without_y_uses_score(Estimator, X):
     grid = GridSearchCV(Estimator(**FAST), {"max_iter": [1, 20]}, cv=2).fit(X[:400])
     # score() is higher-is-better, so the trained model must win over the barely trained one.
     assert grid.best_params_ == {"max_iter": 20}
+
+
+def test_constant_data_fit_with_one_clear_warning(Estimator):
+    with pytest.warns(UserWarning) as caught:
+        model = Estimator(**{**FAST, "max_iter": 2}).fit(np.full((40, 5), 3.0))
+    assert [str(w.message)[:31] for w in caught] == ["All 40 training rows are the sa"]
+    assert model.transform(np.ones((2, 5))).shape == (2, 2)
+
+
+def test_arrays_with_negative_strides_are_accepted(Estimator, X):
+    model = Estimator(**{**FAST, "max_iter": 2}).fit(X[::-1])
+    np.testing.assert_array_equal(model.transform(X[::-1]), model.transform(X)[::-1])

@@ -1,6 +1,7 @@
 """VAETransformer: the bounds, the variants and what a user sees."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.datasets import load_digits
@@ -110,6 +111,19 @@ def test_conditional_needs_labels_and_rejects_unknown_ones(digits):
         cvae.sample(2, y=[3, 11])
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         cvae.sample(3, y=[1, 2])
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        (np.r_[np.zeros(10), np.ones(9), np.nan], r"y has missing labels \(NaN or None\)"),
+        (pd.Series([0] * 10 + ["a"] * 10), "y mixes text and numbers as labels"),
+    ],
+)
+def test_conditional_rejects_missing_and_mixed_labels(digits, labels, message):
+    X_train = digits[0][:20]
+    with pytest.raises(ValueError, match=message):
+        VAETransformer(conditional=True, **FAST).fit(X_train, labels)
 
 
 def test_unconditional_vae_ignores_y(digits):

@@ -1,0 +1,46 @@
+"""A row's output never depends on the other rows of the call, bitwise, on any CPU.
+
+Inference runs in fixed-size chunks (``sklearn_ae._inference``), so the same
+float32 kernels run whatever the number and order of rows; these tests would
+fail with plain batching on CPUs whose kernels depend on the row count.
+"""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from test_common import ESTIMATORS
+
+N_ROWS = 1000
+
+
+def per_row_outputs(estimator, X, Z):
+    """Every per-row method's output as a dict of arrays, rows first."""
+    outputs = {
+        "transform": estimator.transform(X),
+        "inverse_transform": estimator.inverse_transform(Z),
+        "score_samples": estimator.score_samples(X),
+    }
+    if hasattr(estimator, "posterior"):
+        outputs["posterior_mean"], outputs["posterior_std"] = estimator.posterior(X)
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    return rng.rand(N_ROWS, 64), rng.randn(N_ROWS, 2)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=repr)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_outputs_do_not_depend_on_the_other_rows(estimator, dtype, data):
+    X, Z = (a.astype(dtype) for a in data)
+    estimator = clone(estimator).set_params(n_components=2).fit(X[:200])
+    whole = per_row_outputs(estimator, X, Z)
+    rng = np.random.RandomState(1)
+    for size in (1, 7, 100, 999, N_ROWS):
+        rows = rng.permutation(N_ROWS)[:size]
+        part = per_row_outputs(estimator, X[rows], Z[rows])
+        for method, values in part.items():
+            # Bitwise: the same kernels ran on each row, only in another chunk position.
+            np.testing.assert_array_equal(values, whole[method][rows], err_msg=method)
