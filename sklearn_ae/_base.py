@@ -31,6 +31,7 @@ from skorch.utils import noop
 from ._architectures import ACTIVATIONS, ConvArchitecture, MLPArchitecture
 from ._callbacks import (
     DivergenceGuard,
+    SubnormalFlush,
     ValidationEarlyStopping,
     best_epoch_restored,
     early_stopper,
@@ -567,7 +568,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         extra_callbacks=(),
     ):
         """A skorch net with this estimator's training settings (not yet initialized)."""
-        callbacks = [("divergence_guard", DivergenceGuard())]
+        callbacks = [("divergence_guard", DivergenceGuard()), ("subnormal_flush", SubnormalFlush())]
         callbacks += [
             (f"train_{name}", PassthroughScoring(f"train_{name}", on_train=True)) for name in logged
         ]

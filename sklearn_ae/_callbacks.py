@@ -2,6 +2,7 @@
 
 import math
 
+import torch
 from skorch.callbacks import Callback, EarlyStopping
 
 
@@ -40,6 +41,74 @@ class DivergenceGuard(Callback):
         net.module_.load_state_dict(self.weights_)
         net.initialize_optimizer()
         raise KeyboardInterrupt
+
+
+@torch.no_grad()
+def flush_subnormals(tensors):
+    """Set the subnormal entries (0 < |x| < the smallest normal float) of each tensor to zero.
+
+    Examples
+    --------
+    >>> import torch
+    >>> t = torch.tensor([1e-40, 1.0, -1e-39, 0.0])
+    >>> flush_subnormals([t])
+    >>> t
+    tensor([0., 1., 0., 0.])
+    """
+    for tensor in tensors:
+        if tensor.is_floating_point():
+            tensor.masked_fill_(tensor.abs() < torch.finfo(tensor.dtype).tiny, 0)
+
+
+class SubnormalFlush(Callback):
+    """Every ``every`` training steps, set subnormal weights and optimizer state to zero.
+
+    Why: weights fed by inputs that are always zero (the border pixels of
+    images) get no gradient from the data, so weight decay drives them, and
+    Adam's moment estimates with them, towards zero and into the subnormal
+    range (measured on 10,000 MNIST rows: 118,000 weights and 535,000 Adam
+    values after 30 epochs). On many x86 CPUs every arithmetic operation on a
+    subnormal float takes a slow microcode path, and epochs became 5-9x slower
+    halfway through a fit. Zero is where those values are going anyway, and it
+    is absorbing (a zero weight with zero gradient and moments stays zero), so
+    flushing changes nothing but values below 1.2e-38. ``torch.set_flush_denormal``
+    would do it in hardware, but it is a process-wide setting and covers only
+    the calling thread (measured: half the results of a 2-thread elementwise
+    operation stayed subnormal), which would also make results depend on the
+    thread count. Flushing costs about 5 ms per million values x 3 (weights
+    and two Adam moments): about 2% of training time at ``every=64``.
+
+    The steps are counted from the history (epoch number, batch in the epoch),
+    so a fit resumed from a checkpoint flushes at the same steps as one that
+    was never interrupted. With fewer than ``every`` batches per epoch, it
+    flushes at the end of every ``ceil(every / batches)``-th epoch instead. It
+    also flushes when training ends, so that a fitted model holds no
+    subnormal weights (they would slow ``transform`` too).
+    """
+
+    def __init__(self, every=64):
+        self.every = every
+
+    def _flush(self, net):
+        state = [
+            value
+            for param_state in net.optimizer_.state.values()
+            for value in param_state.values()
+            if torch.is_tensor(value)
+        ]
+        flush_subnormals([param for _, param in net.get_all_learnable_params()] + state)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history[-1, "batches"]) % self.every == 0:
+            self._flush(net)
+
+    def on_epoch_end(self, net, **kwargs):
+        batches = len(net.history[-1, "batches"])
+        if 0 < batches < self.every and len(net.history) % math.ceil(self.every / batches) == 0:
+            self._flush(net)
+
+    def on_train_end(self, net, **kwargs):
+        self._flush(net)
 
 
 class ValidationEarlyStopping(EarlyStopping):
