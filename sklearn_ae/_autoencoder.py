@@ -171,6 +171,13 @@ class AutoencoderTransformer(BaseAutoencoder):
     (4, 64)
     """
 
+    _early_stopping_note = """With the PCA start (``init="auto"``) this makes the
+        default model no worse than PCA on new rows beyond noise, where a
+        network trained on all rows for ``max_iter`` epochs could memorise a
+        small training set (measured on 16 real data sets by
+        ``benchmarks/generalization.py``). ``False`` trains every epoch on
+        every row."""
+
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
         "loss": [StrOptions({"mse", "bce"})],
@@ -208,7 +215,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         learning_rate=1e-3,
         optimizer="adam",
         weight_decay=1e-5,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -305,9 +312,16 @@ class AutoencoderTransformer(BaseAutoencoder):
         if self.pretrain == "greedy":
             self._pretrain_greedily(net, X)
         elif self._starts_as_pca():
+            # An exact solver, so that a kept start is PCA itself (the default picks a randomized
+            # SVD for wide data, which differed by 0.2% in test MSE on 66 rows x 2,308 genes).
             # Constant data (warned about in fit) leave PCA's explained-variance ratio 0 / 0.
+            tall = X.shape[1] <= 1000 and X.shape[0] >= 10 * X.shape[1]
+            pca = PCA(
+                n_components=min(self.n_components, *X.shape),
+                svd_solver="covariance_eigh" if tall else "full",
+            )
             with np.errstate(invalid="ignore", divide="ignore"):
-                pca = PCA(n_components=min(self.n_components, *X.shape), random_state=0).fit(X)
+                pca.fit(X)
             net.module_.init_linear_path_from_pca(pca.components_, pca.mean_)
 
     def _pretrain_greedily(self, net, X):

@@ -111,10 +111,14 @@ SHARED_PARAMETERS_DOC = """\
         L2 penalty on the weights, applied by the optimizer. A little of it
         curbs overfitting on small data sets; 1e-4 already stops learning.
 
-    early_stopping : bool, default=False
+    early_stopping : bool, default={early_stopping_default}
         Hold out ``validation_fraction`` of the training rows, stop when the
         validation loss has not improved by a relative ``tol`` for
         ``n_iter_no_change`` epochs, and restore the weights of the best epoch.
+        The starting network competes too: the trained weights are kept only
+        if their loss on blocks of the validation rows beats the start's in a
+        one-sided paired t-test at level 0.05; otherwise the start is restored.
+        {early_stopping_note}
 
     validation_fraction : float, default=0.1
         Fraction of rows held out when ``early_stopping=True``.
@@ -175,8 +179,15 @@ SHARED_ATTRIBUTES_DOC = """\
 
 
 def fill_shared_docs(cls):
-    """Insert the shared parameter and attribute docs into ``cls.__doc__``."""
-    cls.__doc__ = cls.__doc__.replace("    {shared_parameters}", SHARED_PARAMETERS_DOC).replace(
+    """Insert the shared parameter and attribute docs into ``cls.__doc__``.
+
+    ``cls._early_stopping_note`` completes the ``early_stopping`` entry, whose
+    default differs between the estimators.
+    """
+    parameters = SHARED_PARAMETERS_DOC.replace(
+        "{early_stopping_default}", str(cls().early_stopping)
+    ).replace("{early_stopping_note}", cls._early_stopping_note)
+    cls.__doc__ = cls.__doc__.replace("    {shared_parameters}", parameters).replace(
         "    {shared_attributes}", SHARED_ATTRIBUTES_DOC
     )
     return cls
@@ -647,7 +658,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _warn_interrupted(self, when, advice=""):
         best_epoch = best_epoch_restored(self.net_)
-        if best_epoch is not None:
+        if best_epoch == 0:
+            kept = "its starting weights, which no trained epoch beat on validation"
+        elif best_epoch is not None:
             kept = f"the weights of epoch {best_epoch}, the best on validation"
         elif self.n_iter_:
             kept = f"the weights of epoch {self.n_iter_}, the last complete one"

@@ -66,7 +66,14 @@ def read_checkpoint(path):
 
 
 # Early-stopping state that a resumed fit needs to stop where an uninterrupted one would.
-_EARLY_STOPPING_STATE = ("misses_", "dynamic_threshold_", "best_epoch_", "best_model_weights_")
+_EARLY_STOPPING_STATE = (
+    "misses_",
+    "dynamic_threshold_",
+    "best_epoch_",
+    "best_model_weights_",
+    "start_weights_",
+    "start_losses_",
+)
 
 
 class TrainingCheckpoint(Callback):

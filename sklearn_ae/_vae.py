@@ -176,6 +176,9 @@ class VAETransformer(BaseAutoencoder):
 
     _net_class = VAENet
 
+    _early_stopping_note = """Off by default: the KL term already regularises the
+        codes, and the VAE has no PCA start to fall back to."""
+
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
         "likelihood": [StrOptions({"gaussian", "bernoulli"})],
