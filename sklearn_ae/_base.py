@@ -6,6 +6,7 @@ batched inference, dtype handling, feature names and sampling. A subclass says
 which module, criterion and penalties to use and how to draw codes.
 """
 
+import inspect
 import math
 import numbers
 import os
@@ -185,7 +186,7 @@ def fill_shared_docs(cls):
     default differs between the estimators.
     """
     parameters = SHARED_PARAMETERS_DOC.replace(
-        "{early_stopping_default}", str(cls().early_stopping)
+        "{early_stopping_default}", str(inspect.signature(cls).parameters["early_stopping"].default)
     ).replace("{early_stopping_note}", cls._early_stopping_note)
     cls.__doc__ = cls.__doc__.replace("    {shared_parameters}", parameters).replace(
         "    {shared_attributes}", SHARED_ATTRIBUTES_DOC
