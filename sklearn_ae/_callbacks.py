@@ -8,6 +8,8 @@ import torch
 from scipy import stats
 from skorch.callbacks import Callback, EarlyStopping
 
+from ._nets import batch_rows
+
 
 class DivergenceGuard(Callback):
     """Stop training when the loss stops being finite, keeping the last good weights.
@@ -126,15 +128,17 @@ def validation_loss(net, dataset):
     total, rows = 0.0, 0
     for batch in net.get_iterator(dataset, training=False):
         step = net.validation_step(batch)
-        n = len(batch[0]["x"] if isinstance(batch[0], dict) else batch[0])
+        n = len(batch_rows(batch[0]))
         total, rows = total + step["loss"].item() * n, rows + n
     return total / rows
 
 
 def block_losses(net, dataset):
-    """Validation loss of each of up to ``_TEST_BLOCKS`` consecutive blocks of ``dataset``."""
+    """Validation loss of each of up to ``_TEST_BLOCKS`` consecutive blocks of ``dataset``,
+    and the number of rows in each."""
     blocks = np.array_split(np.arange(len(dataset)), min(_TEST_BLOCKS, len(dataset)))
-    return np.array([validation_loss(net, dataset.subset(rows)) for rows in blocks])
+    losses = [validation_loss(net, dataset.subset(rows)) for rows in blocks]
+    return np.array(losses), np.array([len(rows) for rows in blocks])
 
 
 def significantly_lower(losses, baseline):
@@ -193,8 +197,10 @@ class ValidationEarlyStopping(EarlyStopping):
         if len(net.history) or self._valid is None:
             return
         self.start_weights_ = deepcopy(net.module_.state_dict())
-        self.start_losses_ = block_losses(net, self._valid)
-        self.dynamic_threshold_ = self._calc_new_threshold(validation_loss(net, self._valid))
+        self.start_losses_, rows = block_losses(net, self._valid)
+        # The start's validation loss is the row-weighted mean of its block losses.
+        start_loss = np.average(self.start_losses_, weights=rows)
+        self.dynamic_threshold_ = self._calc_new_threshold(start_loss)
         self.best_model_weights_ = self.start_weights_
 
     def on_epoch_end(self, net, **kwargs):
@@ -212,7 +218,7 @@ class ValidationEarlyStopping(EarlyStopping):
         if start is None:
             return
         if self.best_epoch_ == 0 or not significantly_lower(
-            block_losses(net, valid), self.start_losses_
+            block_losses(net, valid)[0], self.start_losses_
         ):
             net.module_.load_state_dict(start)
             self.best_epoch_, self.kept_start_ = 0, True

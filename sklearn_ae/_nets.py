@@ -10,7 +10,7 @@ from ._losses import (
 )
 
 
-def _inputs(X):
+def batch_rows(X):
     """The data rows of a skorch batch (conditional batches are dicts)."""
     return X["x"] if isinstance(X, dict) else X
 
@@ -40,7 +40,7 @@ class AutoencoderNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         output, codes = y_pred[0], y_pred[1]
-        x = _inputs(X)
+        x = batch_rows(X)
         loss = self.criterion_(output, x).mean() / x.shape[1]
         if not (training and self.penalties):
             return loss
@@ -99,7 +99,8 @@ class VAENet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         mean, logvar = y_pred
         n_draws = self.n_importance_samples if training else 1
-        posterior = (_inputs(X), _condition(X), mean, logvar, standard_normal_draws(n_draws, mean))
+        eps = standard_normal_draws(n_draws, mean)
+        posterior = (batch_rows(X), _condition(X), mean, logvar, eps)
         if not training:
             reconstruction, kl = elbo_terms(self.module_, self.criterion_, *posterior)
             return (reconstruction + kl.sum(dim=-1)).mean()
