@@ -199,7 +199,7 @@ class ValidationEarlyStopping(EarlyStopping):
         self.start_weights_ = deepcopy(net.module_.state_dict())
         self.start_losses_, rows = block_losses(net, self._valid)
         # The start's validation loss is the row-weighted mean of its block losses.
-        start_loss = np.average(self.start_losses_, weights=rows)
+        start_loss = float(np.average(self.start_losses_, weights=rows))
         self.dynamic_threshold_ = self._calc_new_threshold(start_loss)
         self.best_model_weights_ = self.start_weights_
 
