@@ -4,12 +4,30 @@ An architecture object builds both for a model; the model adds its own head
 (a code layer, or the mean and log-variance of a VAE posterior). Rows are flat
 everywhere: a convolutional trunk reshapes them to images and its decoder
 flattens its output, so estimators, losses and batching never see images.
+
+The contract, which a user's own object passed as ``architecture=`` follows too:
+
+- ``trunk(n_features, n_conditions=0)`` returns ``(module, width)``: an
+  ``nn.Module`` whose ``forward(x, condition=None)`` maps rows of shape
+  ``(n, n_features)`` (and, for a conditional model, one-hot conditions of
+  shape ``(n, n_conditions)``, which it must use) to features of shape
+  ``(n, width)``;
+- ``decoder(n_inputs, n_features)`` returns an ``nn.Module`` that maps codes of
+  shape ``(..., n_inputs)`` (any leading axes: a VAE decodes several draws
+  at once) to ``(..., n_features)``, with a linear output (the likelihood
+  adds its own link, e.g. a sigmoid).
+
+Both methods are called once per fit, so the object may be reused and must
+not hold fitted state. Rows must not interact (no batch statistics) where the
+contractive penalty or row-independent inference is wanted.
 """
 
 import math
 
 import torch
 from torch import nn
+
+from ._validation import check_layer_sizes
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -215,3 +233,31 @@ class ConvArchitecture:
             self.activation,
             self.batch_norm,
         )
+
+
+def mlp_from_params(params, image_shape):
+    """The :class:`MLPArchitecture` of an estimator's parameters."""
+    return MLPArchitecture(check_layer_sizes(params["hidden_layer_sizes"]), params["activation"])
+
+
+def conv_from_params(params, image_shape):
+    """The :class:`ConvArchitecture` of an estimator's parameters for images of ``image_shape``."""
+    channels = check_layer_sizes(params["conv_channels"], "conv_channels")
+    if not channels:
+        raise ValueError("architecture='conv' needs at least one entry in conv_channels.")
+    return ConvArchitecture(image_shape, channels, params["activation"], params["batch_norm"])
+
+
+# ``architecture=...`` of both estimators: name -> builder from (parameters, image shape).
+ARCHITECTURES = {"mlp": mlp_from_params, "conv": conv_from_params}
+
+
+def has_batch_norm(module):
+    """Whether any layer of ``module`` normalises over the batch (rows then interact).
+
+    Examples
+    --------
+    >>> has_batch_norm(mlp((4, 2))), has_batch_norm(nn.Sequential(nn.BatchNorm1d(2)))
+    (False, True)
+    """
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())

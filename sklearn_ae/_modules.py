@@ -32,8 +32,9 @@ class Autoencoder(nn.Module):
         Input width.
     n_components : int
         Code width.
-    architecture : MLPArchitecture or ConvArchitecture
-        Builds the trunk and the decoder.
+    architecture : object
+        Builds the trunk and the decoder (``MLPArchitecture``, ``ConvArchitecture``
+        or a user's object with the contract of ``sklearn_ae._architectures``).
     code_activation : str or None, default=None
         Activation of the code layer (``"sigmoid"`` for KL sparsity).
     corruption : nn.Module or None, default=None
@@ -64,6 +65,7 @@ class Autoencoder(nn.Module):
     ):
         super().__init__()
         self.n_components = n_components
+        self.code_activation = code_activation
         self.corruption = corruption if corruption is not None else nn.Identity()
         self.trunk, width = architecture.trunk(n_features)
         code = [nn.Linear(width, n_components)]
@@ -128,8 +130,9 @@ class VariationalAutoencoder(nn.Module):
         Input width.
     n_components : int
         Latent dimension.
-    architecture : MLPArchitecture or ConvArchitecture
-        Builds the trunk and the decoder.
+    architecture : object
+        Builds the trunk and the decoder (``MLPArchitecture``, ``ConvArchitecture``
+        or a user's object with the contract of ``sklearn_ae._architectures``).
     n_conditions : int, default=0
         Width of the condition given to the trunk and appended to the codes.
     corruption : nn.Module or None, default=None

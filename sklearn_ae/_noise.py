@@ -47,7 +47,9 @@ class MaskingNoise(nn.Module):
     Parameters
     ----------
     fraction : float
-        Probability that an input is zeroed.
+        Probability that an input is zeroed, below 1.
+    clip : None
+        Unused (masking keeps values in range); accepted so that every noise is built alike.
 
     Examples
     --------
@@ -57,8 +59,10 @@ class MaskingNoise(nn.Module):
     True
     """
 
-    def __init__(self, fraction):
+    def __init__(self, fraction, clip=None):
         super().__init__()
+        if fraction >= 1:
+            raise ValueError(f"noise='masking' needs noise_level below 1, got {fraction}.")
         self.fraction = fraction
 
     def forward(self, x):
@@ -68,8 +72,25 @@ class MaskingNoise(nn.Module):
         return x * keep
 
 
+# ``noise=...`` of both estimators: name -> class built from (noise_level, clip).
+NOISES = {"gaussian": GaussianNoise, "masking": MaskingNoise}
+
+
 def make_corruption(kind, level, clip=None):
     """Return the corruption module for ``noise=kind``, or None for clean training.
+
+    Parameters
+    ----------
+    kind : str or None
+        A key of :data:`NOISES`, or None.
+    level : float
+        The ``noise_level`` parameter.
+    clip : tuple of (float, float) or None, default=None
+        Range that additive noise is clipped to (the data's, for data in [0, 1]).
+
+    Returns
+    -------
+    corruption : nn.Module or None
 
     Examples
     --------
@@ -78,8 +99,4 @@ def make_corruption(kind, level, clip=None):
     >>> make_corruption(None, 0.2) is None
     True
     """
-    if kind is None:
-        return None
-    if kind == "gaussian":
-        return GaussianNoise(level, clip=clip)
-    return MaskingNoise(level)
+    return None if kind is None else NOISES[kind](level, clip=clip)

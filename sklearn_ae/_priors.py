@@ -44,6 +44,8 @@ class StandardNormalPrior(nn.Module):
     ----------
     n_components : int
         Latent dimension.
+    n_mixture_components : None
+        Unused; accepted so that every prior is built alike.
 
     Examples
     --------
@@ -52,7 +54,7 @@ class StandardNormalPrior(nn.Module):
     (4, 3)
     """
 
-    def __init__(self, n_components):
+    def __init__(self, n_components, n_mixture_components=None):
         super().__init__()
         self.n_components = n_components
 
@@ -112,14 +114,16 @@ class MixturePrior(nn.Module):
         return means[which] + stds[which] * rng.standard_normal((n_samples, self.n_components))
 
 
+# ``prior=...`` of the VAE: name -> class built from (n_components, n_mixture_components).
+PRIORS = {"normal": StandardNormalPrior, "mixture": MixturePrior}
+
+
 def make_prior(kind, n_components, n_mixture_components):
-    """The prior module for ``prior=kind``.
+    """The prior module for ``prior=kind``, a key of :data:`PRIORS`.
 
     Examples
     --------
     >>> make_prior("normal", 2, 10)
     StandardNormalPrior()
     """
-    if kind == "mixture":
-        return MixturePrior(n_components, n_mixture_components)
-    return StandardNormalPrior(n_components)
+    return PRIORS[kind](n_components, n_mixture_components)

@@ -3,58 +3,23 @@
 import numbers
 
 import numpy as np
-import pandas as pd
 import torch
-from sklearn.base import _fit_context
-from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_consistent_length
 
-from ._base import BaseAutoencoder, fill_shared_docs
-from ._losses import (
-    BinaryCrossEntropy,
-    GaussianNegativeLogLikelihood,
-    elbo_terms,
-    importance_weighted_bound,
-    log_importance_weights,
-)
+from ._base import BaseAutoencoder
+from ._docs import fill_shared_docs
+from ._likelihoods import VAE_LIKELIHOODS
 from ._modules import VariationalAutoencoder
-from ._nets import VAENet
-from ._noise import make_corruption
-from ._priors import make_prior
+from ._objectives import EvidenceBound, elbo, importance_sampled_log_likelihood
+from ._priors import PRIORS, make_prior
+from ._validation import check_labels
 
 # Draws decoded together when scoring: a pass decodes this many times CHUNK_ROWS rows, which
 # bounds memory whatever n_score_samples is.
 _DRAWS_PER_PASS = 32
 # Draws per row for the ELBO that ``score`` reports (fixed seed, so deterministic).
 _ELBO_DRAWS = 10
-
-
-def check_labels(labels, name):
-    """``labels`` as a 1-D array, or a ValueError for missing labels or a mix of text and numbers.
-
-    Examples
-    --------
-    >>> check_labels([0, 1, 1], "y")
-    array([0, 1, 1])
-    >>> import pandas as pd
-    >>> check_labels(pd.Series([0, "a"]), "y")
-    Traceback (most recent call last):
-        ...
-    ValueError: y mixes text and numbers as labels; give every label the same type, ...
-    """
-    labels = column_or_1d(labels)
-    if pd.isna(labels).any():
-        raise ValueError(
-            f"{name} has missing labels (NaN or None); a conditional VAE needs a label for "
-            "every row. Drop those rows or give them a label of their own."
-        )
-    if labels.dtype == object and len({isinstance(v, str) for v in labels}) > 1:
-        raise ValueError(
-            f"{name} mixes text and numbers as labels; give every label the same type, "
-            f"e.g. with {name}.astype(str)."
-        )
-    return labels
 
 
 @fill_shared_docs
@@ -81,7 +46,7 @@ class VAETransformer(BaseAutoencoder):
     n_components : int, default=2
         Latent dimension.
 
-    {shared_parameters}
+    {network_parameters}
 
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         Decoder distribution p(x|z). ``"gaussian"`` suits real-valued data:
@@ -126,6 +91,12 @@ class VAETransformer(BaseAutoencoder):
         ``fit(X, y)`` needs y, and ``transform``, ``inverse_transform`` and
         ``sample`` take ``y=``. When False, y is ignored, so the VAE works in
         a supervised Pipeline.
+
+    {noise_parameters}
+
+    {penalty_parameters}
+
+    {training_parameters}
 
     Attributes
     ----------
@@ -174,18 +145,19 @@ class VAETransformer(BaseAutoencoder):
     (10, 64)
     """
 
-    _net_class = VAENet
+    _likelihood_parameter = "likelihood"
+    _likelihoods = VAE_LIKELIHOODS
 
     _early_stopping_note = """Off by default: the KL term already regularises the
         codes, and the VAE has no PCA start to fall back to."""
 
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
-        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "likelihood": [StrOptions(set(VAE_LIKELIHOODS))],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "kl_warmup": [Interval(numbers.Integral, 0, None, closed="left")],
         "free_bits": [Interval(numbers.Real, 0, None, closed="left")],
-        "prior": [StrOptions({"normal", "mixture"})],
+        "prior": [StrOptions(set(PRIORS))],
         "n_prior_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_importance_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_score_samples": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -213,6 +185,10 @@ class VAETransformer(BaseAutoencoder):
         conditional=False,
         noise=None,
         noise_level=0.1,
+        sparsity=None,
+        sparsity_weight=1e-3,
+        sparsity_target=0.05,
+        contractive_weight=0.0,
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,
@@ -247,6 +223,10 @@ class VAETransformer(BaseAutoencoder):
         self.conditional = conditional
         self.noise = noise
         self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.contractive_weight = contractive_weight
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -264,14 +244,6 @@ class VAETransformer(BaseAutoencoder):
         self.checkpoint_dir = checkpoint_dir
 
     # ---- hooks of the base class ---------------------------------------------------
-
-    def _check_training_data(self, X):
-        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                f"likelihood='bernoulli' needs X in [0, 1], but X ranges over "
-                f"[{X.min():.4g}, {X.max():.4g}]. Rescale it (e.g. MinMaxScaler) or use "
-                "likelihood='gaussian'."
-            )
 
     def _condition(self, y, n_samples, fitting=False, classes=None):
         if not self.conditional:
@@ -294,104 +266,25 @@ class VAETransformer(BaseAutoencoder):
             )
         return (y[:, None] == self.classes_).astype(np.float32)
 
-    def _module_spec(self, X):
-        in_unit_range = X.min() >= 0 and X.max() <= 1
+    def _module_spec(self, X, penalties):
+        for penalty in penalties:
+            if penalty.code_activation is not None:
+                raise ValueError(
+                    f"sparsity={self.sparsity!r} needs {penalty.code_activation} codes, but a "
+                    "VAE's codes are Gaussian; use sparsity='l1' or AutoencoderTransformer."
+                )
         return VariationalAutoencoder, {
-            "n_features": X.shape[1],
-            "n_components": self.n_components,
-            "architecture": self._architecture(),
             "n_conditions": len(self.classes_) if self.conditional else 0,
-            "corruption": make_corruption(
-                self.noise, self.noise_level, clip=(0.0, 1.0) if in_unit_range else None
-            ),
             "prior": make_prior(self.prior, self.n_components, self.n_prior_components),
         }
 
-    def _criterion(self, X):
-        if self.likelihood == "bernoulli":
-            return BinaryCrossEntropy()
-        return GaussianNegativeLogLikelihood(X.var(axis=0))
-
     def _objective(self):
-        params = {
-            "beta": self.beta,
-            "kl_warmup": self.kl_warmup,
-            "free_bits": self.free_bits,
-            "n_importance_samples": self.n_importance_samples,
-        }
-        return params, ["reconstruction", "kl"]
+        return EvidenceBound(self.beta, self.kl_warmup, self.free_bits, self.n_importance_samples)
 
     def _sample_codes(self, n_samples, rng):
         return self.net_.module_.prior.sample(n_samples, rng)
 
     # ---- public API --------------------------------------------------------------
-
-    def fit_transform(self, X, y=None):
-        """Fit, then return the posterior means of X (labels y for a conditional VAE).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,), default=None
-            Labels; required when ``conditional=True``, ignored otherwise.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components)
-            Posterior means.
-        """
-        return self.fit(X, y).transform(X, y)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, classes=None):
-        """Train on one chunk of rows: one epoch (one pass) over X.
-
-        Calling it once per chunk trains on data that need not fit in memory
-        (a ``numpy.memmap``, a generator of chunks, or a dask array through
-        ``dask_ml.wrappers.Incremental``). The first call builds the network
-        from its chunk; later calls continue training it. ``max_iter``, early
-        stopping and ``checkpoint_dir`` do not apply: save the estimator
-        between chunks instead.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            One chunk of training data, no NaN or infinity.
-        y : array-like of shape (n_samples,), default=None
-            Labels of the chunk; required when ``conditional=True``, ignored otherwise.
-        classes : array-like of shape (n_classes,), default=None
-            Every label the stream contains, for a conditional VAE whose first
-            chunk may not show them all; read on the first call only. None
-            takes the labels of the first chunk.
-
-        Returns
-        -------
-        self : object
-            The estimator, trained one more epoch.
-        """
-        return self._fit(X, y, partial=True, classes=classes)
-
-    def _validated(self, X, y):
-        X = self._validate_rows(X)
-        return X, self._condition(y, len(X))
-
-    def transform(self, X, y=None):
-        """Posterior means of X (deterministic codes).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode.
-        y : array-like of shape (n_samples,), default=None
-            Labels; required when ``conditional=True``.
-
-        Returns
-        -------
-        Z : ndarray of shape (n_samples, n_components)
-            Posterior means, in X's float dtype.
-        """
-        return self._encode(*self._validated(X, y))
 
     def posterior(self, X, y=None):
         """Mean and standard deviation of the Gaussian posterior q(z|x) of each row.
@@ -416,44 +309,6 @@ class VAETransformer(BaseAutoencoder):
 
         return self._map_batches(mean_and_std, X, condition)
 
-    def inverse_transform(self, Z, y=None):
-        """Decode codes to the mean of p(x|z).
-
-        Parameters
-        ----------
-        Z : array-like of shape (n_samples, n_components)
-            Codes.
-        y : array-like of shape (n_samples,), default=None
-            Labels; required when ``conditional=True``.
-
-        Returns
-        -------
-        X_reconstructed : ndarray of shape (n_samples, n_features)
-            Decoded means, in Z's float dtype.
-        """
-        check_is_fitted(self)
-        Z = self._validate_codes(Z, "inverse_transform")
-        return self._decode(Z, self._condition(y, len(Z)))
-
-    def sample(self, n_samples=1, random_state=None, y=None):
-        """Decode draws from the fitted prior.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of rows to generate.
-        random_state : int, RandomState instance or None, default=None
-            Seed of the draws.
-        y : label or array-like of shape (n_samples,), default=None
-            Labels of the rows to generate; required when ``conditional=True``.
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_features)
-            Means of p(x|z) for the drawn codes (float64).
-        """
-        return self._generate(n_samples, random_state, y)
-
     def score_samples(self, X, y=None):
         """Importance-sampled estimate of log p(x) for each row, in nats.
 
@@ -476,15 +331,11 @@ class VAETransformer(BaseAutoencoder):
         """
         X, condition = self._validated(X, y)
         module, criterion = self.net_.module_, self.net_.criterion_
-        noise = self._scoring_noise(self.n_score_samples)
+        noise = self._scoring_noise(self.n_score_samples).split(_DRAWS_PER_PASS)
 
         def bound(x, c):
             mean, logvar = module.posterior_parameters(x, c)
-            log_weights = [
-                sum(log_importance_weights(module, criterion, x, c, mean, logvar, eps))
-                for eps in noise.split(_DRAWS_PER_PASS)
-            ]
-            return importance_weighted_bound(torch.cat(log_weights))
+            return importance_sampled_log_likelihood(module, criterion, x, c, mean, logvar, noise)
 
         return self._map_batches(bound, X, condition).astype(np.float64)
 
@@ -509,12 +360,10 @@ class VAETransformer(BaseAutoencoder):
         module, criterion = self.net_.module_, self.net_.criterion_
         eps = self._scoring_noise(_ELBO_DRAWS)
 
-        def elbo(x, c):
-            mean, logvar = module.posterior_parameters(x, c)
-            reconstruction, kl = elbo_terms(module, criterion, x, c, mean, logvar, eps)
-            return -(reconstruction + kl.sum(dim=-1))
+        def row_elbo(x, c):
+            return elbo(module, criterion, x, c, *module.posterior_parameters(x, c), eps)
 
-        return float(np.mean(self._map_batches(elbo, X, condition)))
+        return float(np.mean(self._map_batches(row_elbo, X, condition)))
 
     def _scoring_noise(self, n_draws):
         """Standard-normal draws (n_draws, 1, n_components) that every row of a call shares.

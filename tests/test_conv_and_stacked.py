@@ -85,15 +85,12 @@ def test_greedy_pretraining_is_used_and_logged(X):
     plain = AutoencoderTransformer(**params).fit(X)
     # Pretrained weights are used: fine-tuning starts from a lower loss.
     assert pretrained.loss_curve_[0] < plain.loss_curve_[0]
-    phases = [row.get("phase") for row in pretrained.net_.history]
-    assert (
-        phases
-        == ["pretrain layer 1"] * 5
-        + ["pretrain layer 2"] * 5
-        + ["pretrain layer 3"] * 5
-        + [None] * 3
-    )
-    assert pretrained.n_iter_ == 3 and len(pretrained.loss_curve_) == 3
+    # Pretraining has its own record; the net's history holds the fine-tuning epochs only.
+    layers = [(row["layer"], row["epoch"]) for row in pretrained.pretrain_history_]
+    assert layers == [(layer, epoch) for layer in (1, 2, 3) for epoch in range(1, 6)]
+    assert all(np.isfinite(row["train_loss"]) for row in pretrained.pretrain_history_)
+    assert len(pretrained.net_.history) == pretrained.n_iter_ == len(pretrained.loss_curve_) == 3
+    assert plain.pretrain_history_ == []
 
 
 @pytest.mark.parametrize(

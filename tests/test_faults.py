@@ -1,6 +1,7 @@
 """Surviving faults: Ctrl-C during fit, checkpoints, resuming after a crash."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,7 +49,7 @@ class InterruptAt(Callback):
         self.when = when
 
     def _due(self, net):
-        return sum("phase" not in row for row in net.history) == self.epoch
+        return len(net.history) == self.epoch
 
     def on_batch_end(self, net, training=False, **kwargs):
         if training and self.when == "mid_epoch" and self._due(net):
@@ -83,6 +84,59 @@ def test_interrupt_with_early_stopping_keeps_best_weights(X):
     # A fit that stops after the best epoch ends with that epoch's weights.
     until_best = AutoencoderTransformer(**{**params, "max_iter": best}).fit(X)
     np.testing.assert_array_equal(est.transform(X), until_best.transform(X))
+
+
+def test_warnings_after_pretraining_name_fine_tuning_epochs(X):
+    # Pretraining (3 layers x 5 epochs) once wrote its epochs into the net's history, and an
+    # interrupt in fine-tuning epoch 7 was reported as epoch 21.
+    params = {**SMALL, "max_iter": 30, "pretrain": "greedy", "pretrain_epochs": 5}
+    params.update(early_stopping=True, n_iter_no_change=30, init="auto")
+    est = AutoencoderTransformer(**params, callbacks=[InterruptAt(7)])
+    with pytest.warns(ConvergenceWarning) as caught:
+        est.fit(X)
+    assert est.n_iter_ == 6
+    message = str(caught[0].message)
+    assert "interrupted (KeyboardInterrupt) after 6 epochs" in message
+    assert all(1 <= int(n) <= 6 for n in re.findall(r"epoch (\d+)", message))
+
+
+class _PoisonWeights(Callback):
+    """Make the weights NaN at the start of a given epoch, to simulate divergence."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_begin(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            with torch.no_grad():
+                next(net.module_.parameters()).fill_(float("nan"))
+
+
+def test_divergence_keeps_last_good_weights_and_warns(Estimator, X):
+    est = Estimator(**{**SMALL, "max_iter": 6}, callbacks=[_PoisonWeights(epoch=3)])
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 3"):
+        est.fit(X[:200])
+    assert est.n_iter_ == 2
+    assert np.isfinite(est.transform(X[:200])).all()
+    assert np.isfinite(est.loss_curve_).all()
+
+
+def test_divergence_after_pretraining_names_the_fine_tuning_epoch(X):
+    est = AutoencoderTransformer(
+        **{**SMALL, "max_iter": 6},
+        pretrain="greedy",
+        pretrain_epochs=5,
+        callbacks=[_PoisonWeights(epoch=3)],
+    )
+    with pytest.warns(ConvergenceWarning, match="diverged in epoch 3.*kept the weights of epoch 2"):
+        est.fit(X[:200])
+    assert est.n_iter_ == 2 and len(est.pretrain_history_) == 3 * 5
+
+
+def test_divergence_in_first_epoch_raises(Estimator, X):
+    est = Estimator(**SMALL, callbacks=[_PoisonWeights(epoch=1)])
+    with pytest.raises(ValueError, match="diverged.*Lower learning_rate"):
+        est.fit(X[:200])
 
 
 @pytest.fixture

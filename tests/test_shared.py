@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -129,33 +129,6 @@ def test_wrong_widths_at_transform_and_inverse_transform(Estimator, X):
 def test_methods_need_a_fitted_model(Estimator, method, args):
     with pytest.raises(NotFittedError):
         getattr(Estimator(), method)(*args)
-
-
-class _PoisonWeights(Callback):
-    """Make the weights NaN at the start of a given epoch, to simulate divergence."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_batch_begin(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            with torch.no_grad():
-                next(net.module_.parameters()).fill_(float("nan"))
-
-
-def test_divergence_keeps_last_good_weights_and_warns(Estimator, X):
-    est = Estimator(**{**FAST, "max_iter": 6}, callbacks=[_PoisonWeights(epoch=3)])
-    with pytest.warns(ConvergenceWarning, match="diverged in epoch 3"):
-        est.fit(X[:200])
-    assert est.n_iter_ == 2
-    assert np.isfinite(est.transform(X[:200])).all()
-    assert np.isfinite(est.loss_curve_).all()
-
-
-def test_divergence_in_first_epoch_raises(Estimator, X):
-    est = Estimator(**FAST, callbacks=[_PoisonWeights(epoch=1)])
-    with pytest.raises(ValueError, match="diverged.*Lower learning_rate"):
-        est.fit(X[:200])
 
 
 @pytest.mark.parametrize("save", ["pickle", "joblib"])

@@ -1,0 +1,190 @@
+"""Training objectives: what a net minimises, declared with the names of its terms.
+
+An objective is called by the net's ``get_loss`` as
+``objective(net, output, x, condition, training)`` and returns the loss and a
+dict of its named terms (scalar tensors), which the net logs as
+``train_<name>`` when there is more than one term. ``term_names`` declares
+those names before training; ``codes(output)`` gives the deterministic codes
+that penalties (``_penalties.py``) see. Scoring (``score``,
+``score_samples``) calls the same functions as training.
+"""
+
+import math
+
+import torch
+
+from ._priors import diagonal_gaussian_log_prob
+
+
+def standard_normal_draws(n_draws, mean):
+    """Independent standard-normal noise of shape ``(n_draws, *mean.shape)`` for training.
+
+    Examples
+    --------
+    >>> import torch
+    >>> standard_normal_draws(3, torch.zeros(4, 2)).shape
+    torch.Size([3, 4, 2])
+    """
+    return torch.randn((n_draws, *mean.shape), device=mean.device, dtype=mean.dtype)
+
+
+def reparameterize(mean, logvar, eps):
+    """Codes ``z = mean + exp(logvar / 2) * eps`` of shape ``(n_draws, n, d)``.
+
+    ``eps`` has shape ``(n_draws, n, d)``, or ``(n_draws, 1, d)`` to give every
+    row the same draws: scoring does that, so that a row's estimate does not
+    depend on the other rows of the call.
+
+    Examples
+    --------
+    >>> import torch
+    >>> reparameterize(torch.zeros(4, 2), torch.zeros(4, 2), torch.ones(3, 1, 2)).shape
+    torch.Size([3, 4, 2])
+    """
+    return mean + torch.exp(0.5 * logvar) * eps
+
+
+def elbo_terms(module, criterion, x, condition, mean, logvar, eps):
+    """Reconstruction NLL ``(n,)`` and KL per latent unit ``(n, d)``, averaged over the draws.
+
+    ``-(reconstruction + kl.sum(-1))`` is the evidence lower bound of each row;
+    ``eps`` holds the standard-normal draws (see :func:`reparameterize`).
+    """
+    z = reparameterize(mean, logvar, eps)
+    reconstruction = criterion(module.decode(z, condition), x).mean(dim=0)
+    kl = module.prior.kl(z, mean, logvar).mean(dim=0)
+    return reconstruction, kl
+
+
+def log_importance_weights(module, criterion, x, condition, mean, logvar, eps):
+    """Per-draw ``log p(x|z) + log p(z) - log q(z|x)``, of shape ``(n_draws, n)``, as two terms.
+
+    Returns the log-likelihood and the log prior-to-posterior ratio separately,
+    so that training can weight the second (KL warm-up).
+    """
+    z = reparameterize(mean, logvar, eps)
+    log_likelihood = -criterion(module.decode(z, condition), x)
+    log_ratio = module.prior.log_prob(z) - diagonal_gaussian_log_prob(z, mean, logvar)
+    return log_likelihood, log_ratio
+
+
+def importance_weighted_bound(log_weights):
+    r"""Per-row :math:`\log \frac{1}{K}\sum_k w_k` from log-weights of shape ``(K, n)``.
+
+    With K = 1 this is the ELBO; it increases with K towards log p(x)
+    (Burda et al., 2016).
+
+    Examples
+    --------
+    >>> import torch
+    >>> importance_weighted_bound(torch.zeros(5, 3))
+    tensor([0., 0., 0.])
+    """
+    return torch.logsumexp(log_weights, dim=0) - math.log(len(log_weights))
+
+
+def elbo(module, criterion, x, condition, mean, logvar, eps):
+    """Per-row evidence lower bound, of shape ``(n,)``, averaged over the draws ``eps``."""
+    reconstruction, kl = elbo_terms(module, criterion, x, condition, mean, logvar, eps)
+    return -(reconstruction + kl.sum(dim=-1))
+
+
+def importance_sampled_log_likelihood(module, criterion, x, condition, mean, logvar, noise):
+    """Per-row importance-weighted bound on log p(x) from the draws in ``noise``.
+
+    ``noise`` is a sequence of draw groups, each of shape ``(n_draws, 1 or n,
+    n_components)``, decoded one group at a time so that memory stays bounded.
+    """
+    log_weights = [
+        sum(log_importance_weights(module, criterion, x, condition, mean, logvar, eps))
+        for eps in noise
+    ]
+    return importance_weighted_bound(torch.cat(log_weights))
+
+
+class ReconstructionObjective:
+    """Objective of a deterministic autoencoder: the criterion's loss per row and feature.
+
+    The module returns ``(decoder_output, codes)``; the criterion gives each
+    row's loss summed over features, averaged here over rows and features, so
+    that with squared error the loss is the usual mean squared error.
+
+    Examples
+    --------
+    >>> ReconstructionObjective().term_names
+    ('reconstruction',)
+    """
+
+    term_names = ("reconstruction",)
+
+    def codes(self, output):
+        """The codes of a forward pass."""
+        return output[1]
+
+    def __call__(self, net, output, x, condition, training):
+        reconstruction = net.criterion_(output[0], x).mean() / x.shape[1]
+        return reconstruction, {"reconstruction": reconstruction}
+
+
+class EvidenceBound:
+    r"""Objective of a VAE: the negative (beta-weighted, annealed) ELBO, or the IWAE bound.
+
+    The module returns the posterior parameters ``(mean, logvar)``; the
+    objective draws codes, decodes them and scores them. During training the KL
+    weight is ``beta * min(1, epoch / kl_warmup)`` and ``free_bits`` floors the
+    batch-mean KL of each latent unit; with ``n_importance_samples > 1`` the
+    loss is the importance-weighted bound. Validation always scores the plain
+    negative ELBO (beta 1, one draw), the quantity ``score`` reports.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Weight of the KL term.
+    kl_warmup : int, default=0
+        Epochs over which the KL weight grows linearly from ``beta / kl_warmup``
+        to ``beta``; 0 disables annealing.
+    free_bits : float, default=0.0
+        Minimum KL, in nats, charged per latent unit.
+    n_importance_samples : int, default=1
+        Draws per row; above 1 the loss is the importance-weighted bound.
+
+    Examples
+    --------
+    >>> EvidenceBound(beta=4.0, kl_warmup=10).kl_weight(epoch=5)
+    2.0
+    """
+
+    term_names = ("reconstruction", "kl")
+
+    def __init__(self, beta=1.0, kl_warmup=0, free_bits=0.0, n_importance_samples=1):
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
+        self.n_importance_samples = n_importance_samples
+
+    def codes(self, output):
+        """The posterior means of a forward pass."""
+        return output[0]
+
+    def kl_weight(self, epoch):
+        """The KL weight in the 1-based training ``epoch``."""
+        if not self.kl_warmup:
+            return self.beta
+        return self.beta * min(1.0, epoch / self.kl_warmup)
+
+    def __call__(self, net, output, x, condition, training):
+        mean, logvar = output
+        n_draws = self.n_importance_samples if training else 1
+        posterior = (net.module_, net.criterion_, x, condition, mean, logvar)
+        eps = standard_normal_draws(n_draws, mean)
+        if not training:
+            return -elbo(*posterior, eps).mean(), {}
+        kl_weight = self.kl_weight(len(net.history))
+        if n_draws > 1:
+            log_likelihood, log_ratio = log_importance_weights(*posterior, eps)
+            loss = -importance_weighted_bound(log_likelihood + kl_weight * log_ratio).mean()
+            return loss, {"reconstruction": -log_likelihood.mean(), "kl": -log_ratio.mean()}
+        per_row, per_unit = elbo_terms(*posterior, eps)
+        charged_kl = per_unit.mean(dim=0).clamp(min=self.free_bits).sum()
+        loss = per_row.mean() + kl_weight * charged_kl
+        return loss, {"reconstruction": per_row.mean(), "kl": per_unit.sum(dim=-1).mean()}

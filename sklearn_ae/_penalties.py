@@ -1,0 +1,203 @@
+"""Penalties: weighted regularisation terms that either estimator adds to its objective.
+
+A penalty has a ``name`` (its history entry is ``train_<name>``), a ``weight``
+and ``value(module, x, condition, codes)``, the term for one training batch:
+``x`` the clean rows, ``codes`` the deterministic codes (an autoencoder's code,
+a VAE's posterior mean). Penalties apply in training only. A penalty whose
+``code_activation`` is not None needs the model's codes to pass through that
+activation (KL sparsity needs codes in (0, 1)); one that sets
+``needs_independent_rows`` cannot work with batch normalisation.
+
+To add a penalty: write its class here, give it a key in
+:data:`SPARSITY_PENALTIES` or a weight parameter read by
+:func:`penalties_from_params`, and document the parameter (``docs/contributing.rst``).
+"""
+
+import torch
+
+
+def kl_sparsity(codes, target):
+    r"""Sum over code units of :math:`KL(\rho \| \hat\rho_j)` for activations in (0, 1).
+
+    :math:`\hat\rho_j` is unit j's mean activation over the batch and
+    :math:`\rho` the ``target`` mean activation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> float(kl_sparsity(torch.full((4, 3), 0.05), target=0.05))
+    0.0
+    """
+    mean_activation = codes.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+    kl = target * torch.log(target / mean_activation) + (1 - target) * torch.log(
+        (1 - target) / (1 - mean_activation)
+    )
+    return kl.sum()
+
+
+def l1_activity(codes):
+    """Batch mean of the L1 norm of the codes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> float(l1_activity(torch.tensor([[1.0, -2.0], [0.0, 1.0]])))
+    2.0
+    """
+    return codes.abs().sum(dim=1).mean()
+
+
+def jacobian_frobenius_sq(encoder, x):
+    r"""Batch mean of :math:`\|\partial f(x) / \partial x\|_F^2` for an encoder f.
+
+    Computed exactly as one vector-Jacobian product per code unit, each a
+    backward pass kept in the graph (``create_graph``) so the penalty itself is
+    differentiable: a training step costs about ``n_components`` extra backward
+    passes through the encoder. Rows of a batch must not interact (no batch
+    normalisation in the encoder).
+
+    Examples
+    --------
+    >>> import torch
+    >>> linear = torch.nn.Linear(3, 2)
+    >>> value = jacobian_frobenius_sq(linear, torch.zeros(4, 3))
+    >>> torch.allclose(value, linear.weight.pow(2).sum())
+    True
+    """
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        codes = encoder(x)
+        total = x.new_zeros(len(x))
+        for j in range(codes.shape[1]):
+            (grad,) = torch.autograd.grad(codes[:, j].sum(), x, create_graph=True)
+            total = total + grad.pow(2).sum(dim=1)
+    return total.mean()
+
+
+class Penalty:
+    """A weighted regularisation term of the training objective.
+
+    Subclasses set ``name`` and implement ``value(module, x, condition, codes)``;
+    the net adds ``weight * value`` to the loss and logs the value.
+
+    Parameters
+    ----------
+    weight : float
+        Multiplier of the term in the loss.
+    """
+
+    name = "penalty"
+    code_activation = None
+    needs_independent_rows = False
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def value(self, module, x, condition, codes):
+        """The penalty of one training batch, a scalar tensor."""
+        raise NotImplementedError
+
+
+class KLSparsityPenalty(Penalty):
+    """KL sparsity of the code activations towards a target mean activation.
+
+    Parameters
+    ----------
+    weight : float
+        Multiplier of the term in the loss.
+    target : float
+        Target mean activation of each code unit, in (0, 1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> KLSparsityPenalty(1.0, target=0.1).value(None, None, None, torch.full((2, 2), 0.1)).item()
+    0.0
+    """
+
+    name = "sparsity_kl"
+    code_activation = "sigmoid"
+
+    def __init__(self, weight, target):
+        super().__init__(weight)
+        self.target = target
+
+    def value(self, module, x, condition, codes):
+        """Sum of the units' KL divergences from the target activation."""
+        return kl_sparsity(codes, self.target)
+
+
+class L1ActivityPenalty(Penalty):
+    """L1 norm of the codes.
+
+    Parameters
+    ----------
+    weight : float
+        Multiplier of the term in the loss.
+    target : float or None, default=None
+        Unused: L1 pulls every code towards zero. Accepted so that every
+        sparsity penalty is built alike.
+
+    Examples
+    --------
+    >>> import torch
+    >>> L1ActivityPenalty(1.0).value(None, None, None, torch.ones(2, 3)).item()
+    3.0
+    """
+
+    name = "sparsity_l1"
+
+    def __init__(self, weight, target=None):
+        super().__init__(weight)
+
+    def value(self, module, x, condition, codes):
+        """Batch mean of the codes' L1 norm."""
+        return l1_activity(codes)
+
+
+class ContractivePenalty(Penalty):
+    """Squared Frobenius norm of the encoder's Jacobian at the clean input.
+
+    Parameters
+    ----------
+    weight : float
+        Multiplier of the term in the loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ae._architectures import MLPArchitecture
+    >>> from sklearn_ae._modules import Autoencoder
+    >>> module = Autoencoder(4, 2, MLPArchitecture(()))
+    >>> ContractivePenalty(1.0).value(module, torch.zeros(3, 4), None, None).item() > 0
+    True
+    """
+
+    name = "contractive"
+    needs_independent_rows = True
+
+    def value(self, module, x, condition, codes):
+        """Batch mean of the squared Jacobian norm of ``module.encode``."""
+        return jacobian_frobenius_sq(lambda rows: module.encode(rows, condition), x)
+
+
+# ``sparsity=...`` of both estimators.
+SPARSITY_PENALTIES = {"kl": KLSparsityPenalty, "l1": L1ActivityPenalty}
+
+
+def penalties_from_params(sparsity, sparsity_weight, sparsity_target, contractive_weight):
+    """The penalties that an estimator's parameters ask for, in a fixed order.
+
+    Examples
+    --------
+    >>> [p.name for p in penalties_from_params("l1", 1e-3, 0.05, 0.1)]
+    ['sparsity_l1', 'contractive']
+    >>> penalties_from_params(None, 1e-3, 0.05, 0.0)
+    []
+    """
+    penalties = []
+    if sparsity is not None:
+        penalties.append(SPARSITY_PENALTIES[sparsity](sparsity_weight, sparsity_target))
+    if contractive_weight > 0:
+        penalties.append(ContractivePenalty(contractive_weight))
+    return penalties
