@@ -1,4 +1,7 @@
-"""Shared helpers for benchmark scripts: provenance header and markdown tables."""
+"""Shared helpers for benchmark scripts: provenance header and results files.
+
+Tables are written by the package's own writer, re-exported here.
+"""
 
 import platform
 import sys
@@ -7,6 +10,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import torch
+
+from sklearn_ae._report import markdown_table  # noqa: F401 (re-exported)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -23,13 +28,6 @@ def provenance():
         f"- machine: {platform.machine()}, {torch.get_num_threads()} torch threads, "
         f"{platform.processor() or platform.platform()}",
     ]
-
-
-def markdown_table(header, rows):
-    """A markdown table from a header and rows of already formatted cells."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return lines
 
 
 def write_result(name, title, body):

@@ -13,16 +13,13 @@ AutoencoderTransformer with its defaults (MLP) and with ``architecture="conv"``.
 """
 
 import argparse
-import time
 
 import numpy as np
 import torch
 from _report import markdown_table, write_result
-from sklearn.decomposition import PCA
-from sklearn.model_selection import train_test_split
-from sklearn.neighbors import KNeighborsClassifier
 
 from sklearn_ae import AutoencoderTransformer
+from sklearn_ae.compare import compare
 from sklearn_ae.datasets import load_dataset
 
 
@@ -43,16 +40,6 @@ def data_sets(sides):
         yield f"mnist {side}x{side}", X, mnist.target, (side, side)
 
 
-def measure(estimator, X_train, X_test, y_train, y_test):
-    start = time.perf_counter()
-    estimator.fit(X_train)
-    seconds = time.perf_counter() - start
-    Z_train, Z_test = estimator.transform(X_train), estimator.transform(X_test)
-    mse = float(np.mean((X_test - estimator.inverse_transform(Z_test)) ** 2))
-    knn = KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
-    return mse, knn, seconds
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sides", default="8,12,16,28", help="MNIST image sides")
@@ -60,14 +47,24 @@ def main():
     args = parser.parse_args()
     rows = []
     for name, X, y, shape in data_sets([int(s) for s in args.sides.split(",")]):
-        split = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
         for k in map(int, args.components.split(",")):
-            pca_mse, pca_knn, _ = measure(PCA(k, random_state=0), *split)
-            cells = [name, k, f"{pca_knn:.3f}"]
-            for params in ({}, {"architecture": "conv", "image_shape": shape}):
-                model = AutoencoderTransformer(k, random_state=0, **params)
-                mse, knn, seconds = measure(model, *split)
-                cells += [f"{mse / pca_mse:.2f}", f"{knn:.3f}", f"{seconds:.0f}"]
+            models = [
+                ("mlp", AutoencoderTransformer(k, random_state=0)),
+                (
+                    "conv",
+                    AutoencoderTransformer(
+                        k, random_state=0, architecture="conv", image_shape=shape
+                    ),
+                ),
+            ]
+            table = compare(X, y, methods=["pca", *models], n_components=k, random_state=0).table
+            table = table.set_index("method")
+            pca = table.loc["pca"]
+            cells = [name, k, f"{pca.knn_accuracy:.3f}"]
+            for key, _ in models:
+                row = table.loc[key]
+                ratio = row.reconstruction_mse / pca.reconstruction_mse
+                cells += [f"{ratio:.2f}", f"{row.knn_accuracy:.3f}", f"{row.fit_seconds:.0f}"]
             rows.append(cells)
             print(*cells, flush=True)
     header = [

@@ -11,12 +11,10 @@ benchmarks/results/conv.md.
 
 import argparse
 
-import numpy as np
 from _report import markdown_table, write_result
-from sklearn.decomposition import PCA
-from sklearn.model_selection import train_test_split
 
 from sklearn_ae import AutoencoderTransformer
+from sklearn_ae.compare import compare
 from sklearn_ae.datasets import load_dataset
 
 MODELS = {
@@ -39,26 +37,17 @@ def main():
     rows = []
     for name in args.data.split(","):
         data = load_dataset(name)
-        X_train, X_test = train_test_split(
-            data.data, test_size=0.2, random_state=0, stratify=data.target
-        )
         for k in map(int, args.components.split(",")):
-            pca = PCA(k).fit(X_train)
-            pca_mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
-            rows.append([name, k, "PCA", "-", f"{pca_mse:.4f}"])
-            for label, params in MODELS.items():
-                model = AutoencoderTransformer(
-                    k, max_iter=args.epochs, random_state=0, **params
-                ).fit(X_train)
-                rows.append(
-                    [
-                        name,
-                        k,
-                        label,
-                        f"{n_parameters(model):,}",
-                        f"{-model.score(X_test):.4f}",
-                    ]
-                )
+            models = [
+                (label, AutoencoderTransformer(k, max_iter=args.epochs, random_state=0, **params))
+                for label, params in MODELS.items()
+            ]
+            result = compare(data.data, data.target, methods=["pca", *models], n_components=k)
+            for key, mse in zip(
+                result.table["method"], result.table["reconstruction_mse"], strict=True
+            ):
+                size = "-" if key == "pca" else f"{n_parameters(result.estimators[key]):,}"
+                rows.append([name, k, "PCA" if key == "pca" else key, size, f"{mse:.4f}"])
                 print(*rows[-1], flush=True)
     header = ["data", "k", "model", "parameters", "test MSE"]
     body = [

@@ -2,9 +2,9 @@
 
 For each data set of ``_suite.SUITE`` (tables, images, gene expression; 50 to
 5,822 rows, 4 to 6,830 features) and each k in {2, 10, 32} below the number of
-features and of training rows: an 80/20 split (stratified when there are
-labels), images kept in [0, 1] and everything else standardized on the training
-rows, then PCA, ``AutoencoderTransformer(n_components=k, random_state=seed)``
+features and of training rows, through ``sklearn_ae.compare``: its 80/20 split
+(stratified when there are labels), images kept in [0, 1] and everything else
+standardized on the training rows, then PCA, ``AutoencoderTransformer(n_components=k, random_state=seed)``
 and ``VAETransformer(n_components=k, random_state=seed)`` are fitted on the
 training rows and their test MSE compared. Also per fit: seconds, epochs run,
 and the slowest epoch against the early ones (max over epochs 2.. divided by
@@ -17,45 +17,45 @@ the median of epochs 2-6). Writes benchmarks/results/generalization.md.
 
 import argparse
 import json
-import time
+import math
 
 import numpy as np
 from _report import markdown_table, write_result
 from _suite import SUITE
-from sklearn.decomposition import PCA
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer
-
-
-def split_and_scale(X, y, seed):
-    """80/20 split; standardize on the training rows unless X lies in [0, 1]."""
-    stratify = y if y is not None and np.unique(y, return_counts=True)[1].min() >= 2 else None
-    X_train, X_test = train_test_split(X, test_size=0.2, random_state=seed, stratify=stratify)
-    if X.min() < 0 or X.max() > 1:
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    return X_train, X_test
+from sklearn_ae.compare import compare
 
 
 def epoch_slowdown(model):
     """Slowest epoch from the 2nd on, over the median of epochs 2-6 (NaN below 3 epochs)."""
-    durations = [row["dur"] for row in model.net_.history if "phase" not in row][1:]
+    durations = [row["dur"] for row in model.net_.history][1:]
     if len(durations) < 2:
         return float("nan")
     return max(durations) / float(np.median(durations[:5]))
 
 
-def fit_and_score(model, X_train, X_test):
-    """Test MSE, fit seconds, epochs and epoch slowdown of one model."""
-    start = time.perf_counter()
-    model.fit(X_train)
-    seconds = time.perf_counter() - start
-    mse = float(np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2))
-    if not hasattr(model, "net_"):
-        return mse, seconds, None, float("nan")
-    return mse, seconds, model.n_iter_, epoch_slowdown(model)
+def measure(X, y, k, seed, ae_params, with_vae):
+    """compare's 80/20 split and scaling (random_state=seed): PCA, the autoencoder and the VAE.
+
+    Returns the train shape and, by method, test MSE, fit seconds, epochs and epoch slowdown.
+    """
+    models = [("ae", AutoencoderTransformer(k, random_state=seed, **ae_params))]
+    if with_vae:
+        models.append(("vae", VAETransformer(k, random_state=seed)))
+    result = compare(X, y, methods=["pca", *models], n_components=k, random_state=seed)
+    scores = {}
+    for row in result.table.to_dict(orient="records"):
+        model = result.estimators[row["method"]]
+        neural = hasattr(model, "net_")
+        scores[row["method"]] = (
+            row["reconstruction_mse"],
+            row["fit_seconds"],
+            model.n_iter_ if neural else None,
+            epoch_slowdown(model) if neural else float("nan"),
+        )
+    scores.setdefault("vae", (float("nan"),) * 4)
+    return (len(X) - len(result.X_test), X.shape[1]), scores
 
 
 def main():
@@ -72,23 +72,21 @@ def main():
     for name in args.data.split(","):
         X, y, kind = SUITE[name]()
         for seed in map(int, args.seeds.split(",")):
-            X_train, X_test = split_and_scale(X, y, seed)
             for k in map(int, args.components.split(",")):
-                if k >= min(X_train.shape):
+                n_train = len(X) - math.ceil(0.2 * len(X))
+                if k >= min(n_train, X.shape[1]):
                     continue
-                pca = fit_and_score(PCA(k), X_train, X_test)[0]
-                ae = AutoencoderTransformer(k, random_state=seed, **ae_params)
-                ae_mse, ae_seconds, ae_epochs, ae_slow = fit_and_score(ae, X_train, X_test)
-                vae = (float("nan"),) * 4
-                if not args.no_vae:
-                    vae = fit_and_score(VAETransformer(k, random_state=seed), X_train, X_test)
+                shape, scores = measure(X, y, k, seed, ae_params, not args.no_vae)
+                pca = scores["pca"][0]
+                ae_mse, ae_seconds, ae_epochs, ae_slow = scores["ae"]
+                vae = scores["vae"]
                 ratios.append((ae_mse / pca, name, k, seed))
                 slowdowns += [(s, name, k, seed) for s in (ae_slow, vae[3]) if s == s]
                 rows.append(
                     [
                         name,
                         kind,
-                        f"{X_train.shape[0]} x {X_train.shape[1]}",
+                        f"{shape[0]} x {shape[1]}",
                         k,
                         seed,
                         f"{pca:.4g}",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._report import markdown_table, save_figures, write_report
-from .compare import DEFAULT_METHODS, METHODS, check_methods, compare
+from ._report import comparison_table, save_figures, write_report
+from .compare import DEFAULT_METHODS, METHODS, compare
 from .datasets import load_data
 
 
@@ -57,10 +57,9 @@ def run_compare(args):
     """Run ``sklearn-ae compare`` for parsed arguments; return the report path."""
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     # Options first, so that a typo fails before any data is read.
-    try:
-        check_methods(methods)
-    except ValueError as error:
-        raise ValueError(f"--methods: {error}") from None
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        raise ValueError(f"--methods: Unknown methods {unknown}; choose from {sorted(METHODS)}.")
     data = load_data(args.data, target=args.target)
     X, y = data.data, data.target
     if args.max_samples and args.max_samples < len(X):
@@ -94,7 +93,7 @@ def run_compare(args):
         "epochs": args.epochs or "estimator defaults",
     }
     report = write_report(comparison, folder, settings, figures)
-    print("\n".join(markdown_table(comparison.table)))
+    print("\n".join(comparison_table(comparison.table)))
     for note in comparison.notes:
         print(f"note: {note}")
     print(f"\nReport written to {report} (with results.json and {len(figures)} figures).")

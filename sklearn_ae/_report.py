@@ -25,13 +25,30 @@ def _cell(value, fmt):
     return fmt.format(value)
 
 
-def markdown_table(table):
-    """The comparison table as markdown lines; n/a where a metric does not apply."""
-    lines = ["| " + " | ".join(title for _, title, _ in _COLUMNS) + " |"]
-    lines.append("|" + "---|" * len(_COLUMNS))
-    for row in table.to_dict(orient="records"):
-        lines.append("| " + " | ".join(_cell(row[key], fmt) for key, _, fmt in _COLUMNS) + " |")
+def markdown_table(header, rows):
+    """A markdown table, as lines, from a header and rows of cells.
+
+    The one table writer of the package, the CLI report and ``benchmarks/``.
+
+    Examples
+    --------
+    >>> print("\n".join(markdown_table(["k", "MSE"], [[2, "0.05"]])))
+    | k | MSE |
+    |---|---|
+    | 2 | 0.05 |
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return lines
+
+
+def comparison_table(table):
+    """The comparison table as markdown lines; n/a where a metric does not apply."""
+    rows = [
+        [_cell(row[key], fmt) for key, _, fmt in _COLUMNS]
+        for row in table.to_dict(orient="records")
+    ]
+    return markdown_table([title for _, title, _ in _COLUMNS], rows)
 
 
 def save_figures(comparison, folder, image_shape=None):
@@ -86,7 +103,7 @@ def write_report(comparison, folder, settings, figures=()):
         *settings_lines,
         f"- scaling (every method): {comparison.scaling}",
         "",
-        *markdown_table(comparison.table),
+        *comparison_table(comparison.table),
         "",
         "Metrics are measured on the held-out test split. Reconstruction MSE applies to methods "
         "with an inverse mapping; scikit-learn's t-SNE has no transform, so it embeds the training "

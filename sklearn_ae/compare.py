@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.decomposition import PCA, KernelPCA
 from sklearn.manifold import TSNE, trustworthiness
 from sklearn.model_selection import train_test_split
@@ -21,13 +22,14 @@ from sklearn.preprocessing import StandardScaler
 
 from ._autoencoder import AutoencoderTransformer
 from ._vae import VAETransformer
+from ._validation import in_unit_interval
 
 
 @dataclass(frozen=True)
 class Setting:
     """What a method's ``build`` knows when it makes an estimator.
 
-    Attributes
+    Parameters
     ----------
     n_components : int
         Embedding dimension.
@@ -149,6 +151,20 @@ class OpenTSNETransformer:
         self.random_state = random_state
 
     def fit(self, X, y=None):
+        """Embed the training rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted adapter.
+        """
         from openTSNE import TSNE as OpenTSNE
 
         tsne = OpenTSNE(n_components=self.n_components, random_state=self.random_state, n_jobs=-1)
@@ -156,6 +172,18 @@ class OpenTSNETransformer:
         return self
 
     def transform(self, X):
+        """Place new rows into the training embedding.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to embed.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Their embedding.
+        """
         return np.asarray(self.embedding_.transform(np.asarray(X, dtype=np.float64)))
 
 
@@ -223,7 +251,7 @@ DEFAULT_METHODS = tuple(METHODS)
 class Comparison:
     """What ``compare`` measured and fitted.
 
-    Attributes
+    Parameters
     ----------
     table : pandas.DataFrame
         One row per method: ``method``, ``label``, ``parameters`` (those
@@ -234,8 +262,10 @@ class Comparison:
         Fitted estimators by method key.
     embeddings : dict
         Test-split embeddings by method key.
-    X_test, y_test : ndarray
+    X_test : ndarray of shape (n_test, n_features)
         The test split (after scaling), for figures.
+    y_test : ndarray of shape (n_test,) or None
+        Labels of the test split.
     scaling : str
         How the data were scaled before every method.
     notes : list of str
@@ -254,8 +284,20 @@ class Comparison:
 def changed_parameters(estimator):
     """``name=value`` for the constructor parameters that differ from their defaults.
 
+    The defaults are those of an estimator built without arguments, so that
+    values a constructor fills in itself (UMAP's ``tqdm_kwds``) do not show.
     The embedding dimension and the seed are left out: ``compare`` sets them
     for every method. Estimators without ``get_params`` give ``""``.
+
+    Parameters
+    ----------
+    estimator : object
+        An estimator.
+
+    Returns
+    -------
+    parameters : str
+        Comma-separated ``name=value`` pairs.
 
     Examples
     --------
@@ -264,13 +306,17 @@ def changed_parameters(estimator):
     """
     if not hasattr(estimator, "get_params"):
         return ""
-    signature = inspect.signature(type(estimator).__init__).parameters
+    try:
+        defaults = type(estimator)().get_params(deep=False)
+    except TypeError:  # a constructor with required arguments
+        signature = inspect.signature(type(estimator).__init__).parameters
+        defaults = {name: p.default for name, p in signature.items()}
     changed = [
         f"{name}={value!r}"
         for name, value in estimator.get_params(deep=False).items()
         if name not in {"n_components", "random_state"}
-        and name in signature
-        and repr(value) != repr(signature[name].default)
+        and name in defaults
+        and repr(value) != repr(defaults[name])
     ]
     return ", ".join(changed)
 
@@ -308,20 +354,95 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
     return row, Z_test
 
 
-def check_methods(methods):
-    """Raise ValueError naming any key of ``methods`` that is not in :data:`METHODS`.
+def _user_method(estimator):
+    """The :class:`Method` that runs a user's estimator as it is (a fresh clone per call)."""
+    return Method(
+        type(estimator).__name__,
+        lambda setting: clone(estimator),
+        transductive=not hasattr(estimator, "transform"),
+        reconstructs=hasattr(estimator, "inverse_transform"),
+    )
+
+
+def resolve_methods(methods):
+    """``(key, Method)`` pairs for the ``methods`` argument of :func:`compare`.
+
+    Parameters
+    ----------
+    methods : sequence
+        Each item a key of :data:`METHODS`, an unfitted estimator (named after
+        its class) or a ``(name, estimator)`` pair.
+
+    Returns
+    -------
+    pairs : list of (str, Method)
+
+    Raises
+    ------
+    ValueError
+        Naming unknown keys, or names that occur twice.
 
     Examples
     --------
-    >>> check_methods(["pca", "ae"])
-    >>> check_methods(["pca", "tsne2"])
+    >>> from sklearn.decomposition import FastICA
+    >>> [key for key, _ in resolve_methods(["pca", ("ica", FastICA(2))])]
+    ['pca', 'ica']
+    >>> resolve_methods(["pca", "tsne2"])
     Traceback (most recent call last):
         ...
-    ValueError: Unknown methods ['tsne2']; choose from [...].
+    ValueError: Unknown methods ['tsne2']; choose from [...], or pass an estimator.
     """
-    unknown = sorted(set(methods) - set(METHODS))
+    pairs, unknown = [], []
+    for item in methods:
+        if isinstance(item, str):
+            if item not in METHODS:
+                unknown.append(item)
+                continue
+            pairs.append((item, METHODS[item]))
+        else:
+            name, estimator = item if isinstance(item, tuple) else (type(item).__name__, item)
+            pairs.append((name, _user_method(estimator)))
     if unknown:
-        raise ValueError(f"Unknown methods {unknown}; choose from {sorted(METHODS)}.")
+        raise ValueError(
+            f"Unknown methods {sorted(unknown)}; choose from {sorted(METHODS)}, or pass an "
+            "estimator."
+        )
+    names = [key for key, _ in pairs]
+    repeated = sorted({key for key in names if names.count(key) > 1})
+    if repeated:
+        raise ValueError(
+            f"Method names must differ, but {repeated} occur more than once; name estimators "
+            "with (name, estimator) pairs."
+        )
+    return pairs
+
+
+def stratification(y, test_size):
+    """The labels to stratify the split by, or None when some class is too rare.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or None
+        Labels.
+    test_size : float
+        Fraction of rows held out.
+
+    Returns
+    -------
+    stratify : ndarray or None
+
+    Examples
+    --------
+    >>> stratification([0, 0, 1, 1, 1, 0, 1, 0, 0, 1], 0.2) is not None
+    True
+    >>> stratification([0, 0, 0, 1], 0.5) is None
+    True
+    """
+    if y is None:
+        return None
+    classes, counts = np.unique(y, return_counts=True)
+    fits = counts.min() >= 2 and len(classes) <= test_size * len(y)
+    return np.asarray(y) if fits else None
 
 
 def compare(
@@ -349,9 +470,14 @@ def compare(
         Data.
     y : array-like of shape (n_samples,), default=None
         Labels; enable k-NN accuracy and a stratified split.
-    methods : sequence of str, default=all of ``METHODS``
-        Keys of :data:`METHODS`. Methods whose optional package is missing are
-        skipped with a note.
+    methods : sequence, default=all of ``METHODS``
+        What to compare: keys of :data:`METHODS` (methods whose optional package
+        is missing are skipped with a note), your own unfitted estimators, or
+        ``(name, estimator)`` pairs. Your estimators run as you built them (a
+        clone of each is fitted; ``n_components``, ``random_state`` and
+        ``max_iter`` are left to you) on the same split and scaling as the
+        named methods; those without ``transform`` embed train and test rows
+        together, those with ``inverse_transform`` get a reconstruction error.
     n_components : int, default=2
         Embedding dimension.
     test_size : float, default=0.2
@@ -382,19 +508,18 @@ def compare(
     >>> result.table[["method", "knn_accuracy"]].shape
     (2, 2)
     """
-    check_methods(methods)
+    pairs = resolve_methods(methods)
     X = np.asarray(X, dtype=np.float64)
-    stratify = y if y is not None and np.unique(y).size < len(y) * test_size else None
     split = train_test_split(
         X,
         *([] if y is None else [np.asarray(y)]),
         test_size=test_size,
         random_state=random_state,
-        stratify=stratify,
+        stratify=stratification(y, test_size),
     )
     X_train, X_test = split[0], split[1]
     y_train, y_test = (split[2], split[3]) if y is not None else (None, None)
-    unit_interval = bool(X.min() >= 0 and X.max() <= 1)
+    unit_interval = in_unit_interval(X)
     if unit_interval:
         scaling = "none: the data lie in [0, 1]"
     else:
@@ -403,15 +528,13 @@ def compare(
         scaling = "StandardScaler fitted on the training split"
     setting = Setting(n_components, random_state, max_iter, unit_interval, image_shape)
     rows, estimators, embeddings, notes = [], {}, {}, []
-    keys = list(methods)
     if progress:
         from tqdm.auto import tqdm
 
-        keys = tqdm(keys, desc="compare", unit="method")
-    for key in keys:
-        method = METHODS[key]
+        pairs = tqdm(pairs, desc="compare", unit="method")
+    for key, method in pairs:
         if progress:
-            keys.set_postfix_str(method.label)
+            pairs.set_postfix_str(method.label)
         if method.requires and importlib.util.find_spec(method.requires) is None:
             notes.append(
                 f"{method.label} skipped: optional package '{method.requires}' is not installed."

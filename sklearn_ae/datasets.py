@@ -140,6 +140,19 @@ def _read_frame(path):
 def load_data(spec, target=None):
     """A bundled data set by name (see :func:`load_dataset`) or a table by path.
 
+    Parameters
+    ----------
+    spec : str
+        ``"digits"``, ``"mnist"``, or the path of a CSV or ``.npy`` table
+        (see :func:`load_table`).
+    target : str, int or None, default=None
+        For a table: the column of labels (see :func:`load_table`).
+
+    Returns
+    -------
+    data : Bunch
+        ``data``, ``target`` (or None), ``image_shape`` (or None) and ``name``.
+
     Examples
     --------
     >>> load_data("digits").data.shape

@@ -36,7 +36,8 @@ def plot_embeddings(embeddings, labels=None):
     embeddings : dict of str to ndarray of shape (n_samples, >=2)
         Embeddings by title.
     labels : array-like of shape (n_samples,), default=None
-        Colours the points.
+        Colours the points; a key beside the panels names the class of each
+        colour (colours repeat after 10 classes).
 
     Returns
     -------
@@ -46,17 +47,28 @@ def plot_embeddings(embeddings, labels=None):
     --------
     >>> import numpy as np
     >>> fig = plot_embeddings({"PCA": np.random.rand(20, 2)}, labels=np.arange(20) % 3)
-    >>> len(fig.axes)
-    1
+    >>> len(fig.axes), [t.get_text() for t in fig.legends[0].get_texts()]
+    (1, ['0', '1', '2'])
     """
     fig, axes = _grid(len(embeddings))
-    colors = None if labels is None else np.unique(labels, return_inverse=True)[1]
+    palette = _pyplot().get_cmap("tab10")
+    colors, classes = None, []
+    if labels is not None:
+        classes, index = np.unique(labels, return_inverse=True)
+        colors = palette(index % palette.N)
     for ax, (title, Z) in zip(axes, embeddings.items(), strict=False):
-        ax.scatter(Z[:, 0], Z[:, 1], c=colors, cmap="tab10", s=4, alpha=0.8)
+        ax.scatter(Z[:, 0], Z[:, 1], c=colors, s=4, alpha=0.8)
         ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
+    if len(classes):
+        key = [
+            _pyplot().Line2D([], [], marker="o", linestyle="", color=palette(i % palette.N))
+            for i in range(len(classes))
+        ]
+        fig.legend(key, [str(c) for c in classes], title="class", loc="center left")
+        fig.subplots_adjust(left=0.12 if len(embeddings) > 1 else 0.25)
     return fig
 
 

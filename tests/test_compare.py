@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA, FastICA
 
+from sklearn_ae import AutoencoderTransformer
 from sklearn_ae._cli import main
-from sklearn_ae.compare import METHODS, Method, compare
+from sklearn_ae.compare import METHODS, Method, changed_parameters, compare
 from sklearn_ae.datasets import load_table
 
 
@@ -76,6 +78,40 @@ def test_missing_optional_package_is_a_note_not_a_crash(digits, monkeypatch):
 def test_compare_rejects_unknown_methods(digits):
     with pytest.raises(ValueError, match=r"Unknown methods \['lda'\]"):
         compare(*digits, methods=["pca", "lda"])
+
+
+def test_compare_runs_user_estimators_beside_named_methods(digits):
+    X, y = digits
+    small_ae = AutoencoderTransformer(3, hidden_layer_sizes=(16,), max_iter=2, random_state=1)
+    result = compare(
+        X, y, methods=["pca", ("small ae", small_ae), FastICA(3, random_state=0)], n_components=3
+    )
+    table = result.table.set_index("method")
+    assert list(table.index) == ["pca", "small ae", "FastICA"]
+    # The user's estimator is left unfitted; compare fitted a clone, as built.
+    assert not hasattr(small_ae, "net_")
+    assert result.estimators["small ae"].n_components == 3
+    assert table.loc["small ae", "parameters"] == "hidden_layer_sizes=(16,), max_iter=2"
+    assert table.loc["FastICA", "reconstruction_mse"] > 0
+    assert table[["knn_accuracy", "trustworthiness"]].notna().all().all()
+    # The same split for every method: PCA's numbers match a run of PCA alone.
+    alone = compare(X, y, methods=["pca"], n_components=3).table
+    assert alone.loc[0, "reconstruction_mse"] == table.loc["pca", "reconstruction_mse"]
+
+
+def test_compare_refuses_repeated_method_names(digits):
+    with pytest.raises(ValueError, match=r"\['PCA'\] occur more than once"):
+        compare(*digits, methods=[PCA(2), PCA(3)])
+
+
+def test_parameters_column_shows_what_was_set_not_constructor_internals():
+    class FillsInItsOwnDefault(PCA):
+        def __init__(self, n_components=None, whiten=False, tol=0.0):
+            super().__init__(n_components, whiten=whiten)
+            self.tol = {"filled": "in __init__"} if tol == 0.0 else tol
+
+    assert changed_parameters(FillsInItsOwnDefault(2)) == ""
+    assert changed_parameters(FillsInItsOwnDefault(2, whiten=True)) == "whiten=True"
 
 
 def test_cli_writes_a_report_folder(tmp_path, capsys):

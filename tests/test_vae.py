@@ -146,6 +146,7 @@ def test_bernoulli_rejects_data_outside_unit_interval():
         ({"beta": -1}, "beta"),
         ({"n_importance_samples": 0}, "n_importance_samples"),
         ({"kl_warmup": 1.5}, "kl_warmup"),
+        ({"sparsity": "kl"}, "sparsity='kl' needs sigmoid codes, but a VAE's codes are Gaussian"),
     ],
 )
 def test_invalid_vae_parameters_are_named(params, match):
