@@ -53,6 +53,17 @@ def _parser():
     return parser
 
 
+def _figures(comparison, folder, image_shape):
+    """Save the report's figures into ``folder``, or note why there are none; return their names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if importlib.util.find_spec("matplotlib") is None:
+        comparison.notes.append(
+            "No figures: matplotlib is not installed (pip install 'sklearn-ae[compare]')."
+        )
+        return []
+    return save_figures(comparison, folder, image_shape)
+
+
 def run_compare(args):
     """Run ``sklearn-ae compare`` for parsed arguments; return the report path."""
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -77,14 +88,7 @@ def run_compare(args):
         progress=True,
     )
     folder = Path(args.out or f"sklearn-ae-report-{data.name}")
-    folder.mkdir(parents=True, exist_ok=True)
-    figures = []
-    if importlib.util.find_spec("matplotlib") is None:
-        comparison.notes.append(
-            "No figures: matplotlib is not installed (pip install 'sklearn-ae[compare]')."
-        )
-    else:
-        figures = save_figures(comparison, folder, data.image_shape)
+    figures = _figures(comparison, folder, data.image_shape)
     settings = {
         "data": f"{data.name} ({len(X)} rows, {X.shape[1]} features)",
         "n_components": args.n_components,

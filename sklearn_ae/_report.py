@@ -32,7 +32,8 @@ def markdown_table(header, rows):
 
     Examples
     --------
-    >>> print("\n".join(markdown_table(["k", "MSE"], [[2, "0.05"]])))
+    >>> for line in markdown_table(["k", "MSE"], [[2, "0.05"]]):
+    ...     print(line)
     | k | MSE |
     |---|---|
     | 2 | 0.05 |

@@ -246,6 +246,18 @@ METHODS = {
 
 DEFAULT_METHODS = tuple(METHODS)
 
+_COLUMNS = [
+    "method",
+    "label",
+    "parameters",
+    "reconstruction_mse",
+    "knn_accuracy",
+    "trustworthiness",
+    "fit_seconds",
+    "transform_seconds",
+    "evaluation",
+]
+
 
 @dataclass
 class Comparison:
@@ -417,6 +429,52 @@ def resolve_methods(methods):
     return pairs
 
 
+def split_and_scale(X, y, test_size, random_state):
+    """The held-out split of :func:`compare`, scaled alike for every method.
+
+    Data in [0, 1] are kept as they are; other data are standardized by a
+    StandardScaler fitted on the training rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Data.
+    y : array-like of shape (n_samples,) or None
+        Labels; the split is stratified by them where every class can be.
+    test_size : float
+        Fraction of rows held out.
+    random_state : int
+        Seed of the split.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test, scaling : tuple
+        The split (labels None without y) and how it was scaled, in words.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> parts = split_and_scale(np.arange(20.0).reshape(10, 2), None, 0.2, 0)
+    >>> parts[0].shape, parts[1].shape, parts[4]
+    ((8, 2), (2, 2), 'StandardScaler fitted on the training split')
+    """
+    labels = [] if y is None else [np.asarray(y)]
+    split = train_test_split(
+        X,
+        *labels,
+        test_size=test_size,
+        random_state=random_state,
+        stratify=stratification(y, test_size),
+    )
+    X_train, X_test = split[0], split[1]
+    y_train, y_test = (split[2], split[3]) if y is not None else (None, None)
+    if in_unit_interval(X):
+        return X_train, X_test, y_train, y_test, "none: the data lie in [0, 1]"
+    scaler = StandardScaler().fit(X_train)
+    scaling = "StandardScaler fitted on the training split"
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test, scaling
+
+
 def stratification(y, test_size):
     """The labels to stratify the split by, or None when some class is too rare.
 
@@ -510,23 +568,8 @@ def compare(
     """
     pairs = resolve_methods(methods)
     X = np.asarray(X, dtype=np.float64)
-    split = train_test_split(
-        X,
-        *([] if y is None else [np.asarray(y)]),
-        test_size=test_size,
-        random_state=random_state,
-        stratify=stratification(y, test_size),
-    )
-    X_train, X_test = split[0], split[1]
-    y_train, y_test = (split[2], split[3]) if y is not None else (None, None)
-    unit_interval = in_unit_interval(X)
-    if unit_interval:
-        scaling = "none: the data lie in [0, 1]"
-    else:
-        scaler = StandardScaler().fit(X_train)
-        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-        scaling = "StandardScaler fitted on the training split"
-    setting = Setting(n_components, random_state, max_iter, unit_interval, image_shape)
+    X_train, X_test, y_train, y_test, scaling = split_and_scale(X, y, test_size, random_state)
+    setting = Setting(n_components, random_state, max_iter, in_unit_interval(X), image_shape)
     rows, estimators, embeddings, notes = [], {}, {}, []
     if progress:
         from tqdm.auto import tqdm
@@ -545,16 +588,5 @@ def compare(
         parameters = changed_parameters(estimator)
         rows.append({"method": key, "label": method.label, "parameters": parameters, **row})
         estimators[key], embeddings[key] = estimator, Z_test
-    columns = [
-        "method",
-        "label",
-        "parameters",
-        "reconstruction_mse",
-        "knn_accuracy",
-        "trustworthiness",
-        "fit_seconds",
-        "transform_seconds",
-        "evaluation",
-    ]
-    table = pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=_COLUMNS)
     return Comparison(table, estimators, embeddings, X_test, y_test, scaling, notes)

