@@ -4,11 +4,12 @@ For each data set of ``_suite.SUITE`` (tables, images, gene expression; 50 to
 5,822 rows, 4 to 6,830 features) and each k in {2, 10, 32} below the number of
 features and of training rows, through ``sklearn_ae.compare``: its 80/20 split
 (stratified when there are labels), images kept in [0, 1] and everything else
-standardized on the training rows, then PCA, ``AutoencoderTransformer(n_components=k, random_state=seed)``
-and ``VAETransformer(n_components=k, random_state=seed)`` are fitted on the
-training rows and their test MSE compared. Also per fit: seconds, epochs run,
-and the slowest epoch against the early ones (max over epochs 2.. divided by
-the median of epochs 2-6). Writes benchmarks/results/generalization.md.
+standardized on the training rows, then PCA,
+``AutoencoderTransformer(n_components=k, random_state=seed)`` and
+``VAETransformer(n_components=k, random_state=seed)`` are fitted on the training
+rows and their test MSE compared. Also per fit: seconds, epochs run, and the
+slowest epoch against the early ones (max over epochs 2.. divided by the median
+of epochs 2-6). Writes benchmarks/results/generalization.md.
 
     python benchmarks/generalization.py
     python benchmarks/generalization.py --data wine,khan --seeds 0,1,2

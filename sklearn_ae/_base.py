@@ -189,7 +189,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             state = read_checkpoint(checkpoint)
         with session.seeded_torch(seed, device), torch_threads_for_task():
             net = self.net_ if continuing else self._build_net(X, device, valid is not None)
-            self._check_network(net, len(train))
+            session.check_trainable(net, self.batch_size, len(train))
             self.net_ = net
             self._train(
                 X, train, valid, 1 if partial else self.max_iter, continuing, checkpoint, state
@@ -256,22 +256,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 self.noise, self.noise_level, clip=(0.0, 1.0) if in_unit_interval(X) else None
             ),
         }
-
-    def _check_network(self, net, n_train):
-        """Raise ValueError when the network cannot train on these rows with these penalties."""
-        if not has_batch_norm(net.module_):
-            return
-        if min(self.batch_size, n_train) < 2:
-            raise ValueError(
-                "batch_norm=True needs at least 2 rows per training batch, but batch_size is "
-                f"{self.batch_size} and there are {n_train} training rows; raise them or "
-                "set batch_norm=False."
-            )
-        if any(penalty.needs_independent_rows for penalty in net.penalties):
-            raise ValueError(
-                "contractive_weight needs rows that do not interact, but batch_norm mixes the "
-                "rows of a batch; set batch_norm=False."
-            )
 
     def _train(self, X, train, valid, epochs, continuing, checkpoint, state):
         """Initialise a new network from the data, then run the training session."""

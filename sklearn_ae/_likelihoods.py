@@ -21,7 +21,32 @@ from torch import nn
 from ._validation import in_unit_interval
 
 
-class SquaredError(nn.Module):
+class Likelihood(nn.Module):
+    """Base of the likelihoods: built without data, no range requirement, identity output map."""
+
+    needs_unit_interval = False
+
+    @classmethod
+    def for_data(cls, X):
+        """The criterion for training data X.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training data.
+
+        Returns
+        -------
+        criterion : Likelihood
+        """
+        return cls()
+
+    def to_data(self, output):
+        """Map a decoder output to data space (here the output itself)."""
+        return output
+
+
+class SquaredError(Likelihood):
     """Reconstruction as squared error; the decoder output is the reconstruction.
 
     ``forward(output, x)`` returns the per-sample sum of squared errors.
@@ -33,22 +58,11 @@ class SquaredError(nn.Module):
     tensor([3., 3.])
     """
 
-    needs_unit_interval = False
-
-    @classmethod
-    def for_data(cls, X):
-        """The criterion for training data X (which it does not need)."""
-        return cls()
-
     def forward(self, output, x):
         return (output - x).pow(2).sum(dim=-1)
 
-    def to_data(self, output):
-        """Map decoder output to data space (identity)."""
-        return output
 
-
-class BinaryCrossEntropy(nn.Module):
+class BinaryCrossEntropy(Likelihood):
     """Reconstruction as Bernoulli negative log-likelihood; the decoder outputs logits.
 
     ``forward(logits, x)`` returns the per-sample sum of binary cross-entropies,
@@ -63,11 +77,6 @@ class BinaryCrossEntropy(nn.Module):
 
     needs_unit_interval = True
 
-    @classmethod
-    def for_data(cls, X):
-        """The criterion for training data X (which it does not need)."""
-        return cls()
-
     def forward(self, logits, x):
         return F.binary_cross_entropy_with_logits(
             logits, x.expand_as(logits), reduction="none"
@@ -78,7 +87,7 @@ class BinaryCrossEntropy(nn.Module):
         return torch.sigmoid(logits)
 
 
-class GaussianNegativeLogLikelihood(nn.Module):
+class GaussianNegativeLogLikelihood(Likelihood):
     """Gaussian negative log-likelihood with one learned variance per feature.
 
     The decoder outputs the mean; the log-variances are parameters of this
@@ -102,8 +111,6 @@ class GaussianNegativeLogLikelihood(nn.Module):
     1.8379
     """
 
-    needs_unit_interval = False
-
     def __init__(self, initial_variance, min_variance=1e-3):
         super().__init__()
         variance = torch.as_tensor(initial_variance, dtype=torch.float32).clamp(min=min_variance)
@@ -120,10 +127,6 @@ class GaussianNegativeLogLikelihood(nn.Module):
         return 0.5 * (
             math.log(2 * math.pi) + log_var + (x - mean).pow(2) * torch.exp(-log_var)
         ).sum(dim=-1)
-
-    def to_data(self, mean):
-        """Map decoder output to data space (the mean itself)."""
-        return mean
 
 
 # ``AutoencoderTransformer(loss=...)``: a distance between row and reconstruction.

@@ -19,6 +19,7 @@ from skorch.callbacks import PassthroughScoring
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
+from ._architectures import has_batch_norm
 from ._callbacks import (
     DivergenceGuard,
     SubnormalFlush,
@@ -130,6 +131,27 @@ def make_net(estimator, module, module_params, criterion, objective, penalties=(
         device=options.get("device", "cpu"),
         verbose=estimator.verbose,
     )
+
+
+def check_trainable(net, batch_size, n_train):
+    """Raise ValueError when ``net`` cannot train on ``n_train`` rows with its penalties.
+
+    Batch normalisation needs two rows per batch, and mixes the rows of a
+    batch, which a penalty that needs independent rows cannot allow.
+    """
+    if not has_batch_norm(net.module_):
+        return
+    if min(batch_size, n_train) < 2:
+        raise ValueError(
+            "batch_norm=True needs at least 2 rows per training batch, but batch_size is "
+            f"{batch_size} and there are {n_train} training rows; raise them or "
+            "set batch_norm=False."
+        )
+    if any(penalty.needs_independent_rows for penalty in net.penalties):
+        raise ValueError(
+            "contractive_weight needs rows that do not interact, but batch_norm mixes the "
+            "rows of a batch; set batch_norm=False."
+        )
 
 
 @dataclass
