@@ -11,6 +11,7 @@ completes.
 import os
 
 import joblib
+import numpy as np
 import torch
 from skorch.callbacks import Callback
 
@@ -54,14 +55,17 @@ def read_checkpoint(path):
     if not os.path.exists(path):
         return None
     try:
-        # Not weights_only: the history holds Python objects. Checkpoints are pickles that
-        # this package wrote; like any pickle, load only your own.
-        # Loaded to the CPU: random generator states must stay there, and load_state_dict
-        # copies weights and optimizer state onto the training device.
-        return torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: the file holds tensors and plain Python data only, and torch's
+        # restricted unpickler refuses anything else, so a file planted in a shared
+        # checkpoint_dir cannot run code. Loaded to the CPU: random generator states must stay
+        # there, and load_state_dict copies weights and optimizer state onto the device.
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(
-            f"Could not read the checkpoint {path} ({error}). Delete it to start the fit afresh."
+            f"Could not read the checkpoint {path}: it is damaged, or holds more than tensors "
+            f"and plain data, which a checkpoint of sklearn-ae never does ({reason}). Delete it "
+            "to start the fit afresh."
         ) from None
 
 
@@ -74,6 +78,27 @@ _EARLY_STOPPING_STATE = (
     "start_weights_",
     "start_losses_",
 )
+
+
+def plain_data(value):
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists.
+
+    What torch's restricted loader (``weights_only=True``) reads back: tensors,
+    containers and Python scalars, nothing that names a class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain_data({"loss": np.float64(0.5), "blocks": np.array([1.0, 2.0])})
+    {'loss': 0.5, 'blocks': [1.0, 2.0]}
+    """
+    if isinstance(value, dict):
+        return {key: plain_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain_data(item) for item in value)
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return value
 
 
 class TrainingCheckpoint(Callback):
@@ -123,6 +148,8 @@ class TrainingCheckpoint(Callback):
         if stopper is not None:
             for name in _EARLY_STOPPING_STATE:
                 setattr(stopper, name, state["early_stopping"][name])
+            if stopper.start_losses_ is not None:
+                stopper.start_losses_ = np.asarray(stopper.start_losses_)
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"] is not None:
             torch.cuda.set_rng_state(state["cuda_rng"], device=net.device)
@@ -136,10 +163,10 @@ class TrainingCheckpoint(Callback):
             "module": net.module_.state_dict(),
             "criterion": net.criterion_.state_dict(),
             "optimizer": net.optimizer_.state_dict(),
-            "history": list(net.history),
+            "history": plain_data(list(net.history)),
             "early_stopping": None
             if stopper is None
-            else {name: getattr(stopper, name) for name in _EARLY_STOPPING_STATE},
+            else plain_data({name: getattr(stopper, name) for name in _EARLY_STOPPING_STATE}),
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(net.device) if cuda else None,
         }

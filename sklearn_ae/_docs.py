@@ -145,8 +145,10 @@ TRAINING_PARAMETERS = """\
         calling ``fit`` again with the same settings and data resumes from
         that file and ends with the same model as an uninterrupted fit on CPU.
         The file is removed when the fit completes; parallel fits (a grid
-        search) can share the folder. Checkpoints are pickles: load only your
-        own. ``partial_fit`` does not checkpoint."""
+        search) can share the folder. A checkpoint holds tensors and plain data
+        only and is read with torch's restricted loader, so a file planted in
+        a shared folder cannot run code: ``fit`` refuses it with an error.
+        ``partial_fit`` does not checkpoint."""
 
 SHARED_ATTRIBUTES = """\
     net_ : skorch.NeuralNet

@@ -1,6 +1,7 @@
 """Surviving faults: Ctrl-C during fit, checkpoints, resuming after a crash."""
 
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -241,6 +242,33 @@ def test_unreadable_checkpoint_names_the_file(X, tmp_path):
     path.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match=f"Could not read the checkpoint {path}.*Delete it"):
         AutoencoderTransformer(**SMALL, checkpoint_dir=tmp_path).fit(X)
+
+
+class _PlantsAMarker:
+    """Unpickling this creates a file: stands for any code a planted pickle could run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+def test_planted_checkpoint_cannot_run_code(X, tmp_path):
+    # Someone who can write into a shared checkpoint_dir plants a pickle at the very path the
+    # next fit reads (the file name is a predictable hash of parameters and data).
+    est = AutoencoderTransformer(**SMALL, checkpoint_dir=tmp_path / "shared")
+    est.fit(X)  # completes, so no checkpoint is left
+    with pytest.warns(ConvergenceWarning):
+        AutoencoderTransformer(
+            **SMALL, checkpoint_dir=tmp_path / "shared", callbacks=[InterruptAt(3)]
+        ).fit(X)
+    (path,) = (tmp_path / "shared").iterdir()
+    marker = tmp_path / "code-ran"
+    torch.save({"module": _PlantsAMarker(marker)}, path)
+    with pytest.raises(ValueError, match=f"Could not read the checkpoint {path}.*Delete it"):
+        AutoencoderTransformer(**SMALL, checkpoint_dir=tmp_path / "shared").fit(X)
+    assert not marker.exists()
 
 
 CRASHING_FIT = """
