@@ -196,3 +196,17 @@ def test_onnx_export_serves_transform_and_inverse_transform(name, part, digits, 
 def test_onnx_export_names_a_wrong_part(digits, tmp_path):
     with pytest.raises(ValueError, match="part must be one of"):
         export_onnx(fitted("ae", digits), tmp_path / "m.onnx", part="code")
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", ["ae", "vae-bernoulli-mixture"])
+def test_a_model_trained_on_a_gpu_loads_on_the_cpu(name, digits, tmp_path):
+    Estimator, params = MODELS[name]
+    model = Estimator(n_components=3, **SMALL, **params, device="cuda").fit(digits[0])
+    loaded = load(save(model, tmp_path / "gpu.safetensors"))
+    assert loaded.device == "cpu" and str(loaded.net_.device) == "cpu"
+    X_new = digits[2]
+    np.testing.assert_allclose(loaded.transform(X_new), model.transform(X_new), atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.sample(4, random_state=0), model.sample(4, random_state=0), atol=1e-5
+    )
