@@ -10,6 +10,7 @@ training epochs only, so its length is the epoch number a user sees.
 
 import os
 import warnings
+from inspect import signature
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -30,7 +31,10 @@ from ._callbacks import (
 from ._data import BatchIterator
 from ._nets import ObjectiveNet, logged_terms
 
-# ``optimizer=...`` of both estimators.
+# ``optimizer=...`` of both estimators. Those that offer a fused step (one kernel for all
+# parameters instead of a Python loop over them) use it: on a 455 x 30 table with a (64,)
+# network it cut a 200-epoch fit from 0.94 s to 0.80 s with the same test error
+# (benchmarks/small_data.py).
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
@@ -111,13 +115,19 @@ def make_net(estimator, module, module_params, criterion, objective, penalties=(
             sink=print if estimator.verbose else noop,
         )
         callbacks.append(("early_stopping", stopper))
+    optimizer = OPTIMIZERS[estimator.optimizer]
+    fused = {"optimizer__fused": True} if "fused" in signature(optimizer).parameters else {}
+    # Without verbose output, no PrintLog: it formats a table every epoch even when silent.
+    silent = {} if estimator.verbose else {"callbacks__print_log": None}
     return ObjectiveNet(
         module,
         **{f"module__{key}": value for key, value in module_params.items()},
         criterion=criterion,
         objective=objective,
         penalties=list(penalties),
-        optimizer=OPTIMIZERS[estimator.optimizer],
+        optimizer=optimizer,
+        **fused,
+        **silent,
         optimizer__weight_decay=estimator.weight_decay,
         lr=estimator.learning_rate,
         max_epochs=options.get("max_epochs", estimator.max_iter),
