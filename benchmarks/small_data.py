@@ -80,7 +80,7 @@ def methods(hidden, epochs, X_train):
     def mlp(X):
         sizes = (*hidden, K, *hidden[::-1])
         model = MLPRegressor(
-            sizes,
+            hidden_layer_sizes=sizes,
             batch_size=BATCH,
             learning_rate_init=LR,
             alpha=DECAY,
@@ -135,7 +135,7 @@ def grid_search_table():
             None,
         ),
         "MLPRegressor(X, X)": (
-            MLPRegressor((64, K, 64), max_iter=200, random_state=0),
+            MLPRegressor(hidden_layer_sizes=(64, K, 64), max_iter=200, random_state=0),
             {"learning_rate_init": rates, "alpha": decays, "batch_size": batches},
             "neg_mean_squared_error",
         ),
