@@ -120,6 +120,12 @@ class MLPArchitecture:
         return mlp((n_inputs, *self.hidden_layer_sizes[::-1], n_features), self.activation)
 
 
+# Convolution weights are kept channels-last, the layout oneDNN's kernels prefer on x86: a
+# training epoch of the conv autoencoder on MNIST-5k took 0.73x the time of the default layout
+# (benchmarks/conv_speed.py).
+CONV_MEMORY_FORMAT = torch.channels_last
+
+
 def _conv_block(conv, n_channels, activation, batch_norm):
     layers = [conv]
     if batch_norm:
@@ -137,7 +143,7 @@ class _ConvTrunk(nn.Module):
             conv = nn.Conv2d(n_in, n_out, kernel_size=3, stride=2, padding=1)
             layers += _conv_block(conv, n_out, activation, batch_norm)
             n_in = n_out
-        self.layers = nn.Sequential(*layers)
+        self.layers = nn.Sequential(*layers).to(memory_format=CONV_MEMORY_FORMAT)
 
     def forward(self, x, condition=None):
         features = self.layers(x.reshape(-1, *self.image_shape)).flatten(1)
@@ -157,7 +163,7 @@ class _ConvDecoder(nn.Module):
             up = nn.ConvTranspose2d(n_in, n_out, 3, stride=2, padding=1, output_padding=1)
             layers += _conv_block(up, n_out, activation, batch_norm)
         layers.append(nn.Conv2d(channels[0], image_shape[0], kernel_size=3, padding=1))
-        self.layers = nn.Sequential(*layers)
+        self.layers = nn.Sequential(*layers).to(memory_format=CONV_MEMORY_FORMAT)
 
     def forward(self, z):
         leading = z.shape[:-1]
