@@ -18,22 +18,10 @@ import time
 import numpy as np
 import torch
 from _report import markdown_table, write_result
+from speed import hand_written_fit
 
 from sklearn_ae import AutoencoderTransformer
 from sklearn_ae.datasets import load_dataset
-
-
-def hand_written_loop(module, X, epochs):
-    optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, weight_decay=1e-5)
-    module.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(X))
-        for start in range(0, len(X), 128):
-            xb = X[order[start : start + 128]]
-            optimizer.zero_grad()
-            output, _ = module(xb)
-            (output - xb).pow(2).mean().backward()
-            optimizer.step()
 
 
 def main():
@@ -45,14 +33,15 @@ def main():
     params = {"architecture": "conv", "early_stopping": False, "random_state": 0}
     template = AutoencoderTransformer(10, max_iter=1, **params).fit(X).net_.module_
     X_tensor = torch.tensor(X, dtype=torch.float32)
+
+    def train_copy(memory_format):
+        module = copy.deepcopy(template).to(memory_format=memory_format)
+        hand_written_fit(module, X_tensor, args.epochs, 128, 1e-3, 1e-5)
+
     runs = {
         "fit": lambda: AutoencoderTransformer(10, max_iter=args.epochs, **params).fit(X),
-        "loop": lambda: hand_written_loop(
-            copy.deepcopy(template).to(memory_format=torch.contiguous_format), X_tensor, args.epochs
-        ),
-        "loop, channels_last": lambda: hand_written_loop(
-            copy.deepcopy(template).to(memory_format=torch.channels_last), X_tensor, args.epochs
-        ),
+        "loop": lambda: train_copy(torch.contiguous_format),
+        "loop, channels_last": lambda: train_copy(torch.channels_last),
     }
     seconds = {key: [] for key in runs}
     for _ in range(args.repeats):

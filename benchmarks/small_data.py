@@ -29,6 +29,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
+from speed import hand_written_fit
 from threadpoolctl import threadpool_limits
 
 from sklearn_ae import AutoencoderTransformer
@@ -51,22 +52,6 @@ def split(name):
     return X_train, X_test
 
 
-def hand_written_loop(module, X, epochs):
-    optimizer = torch.optim.Adam(module.parameters(), lr=LR, weight_decay=DECAY)
-    X = torch.tensor(X, dtype=torch.float32)
-    module.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(X))
-        for start in range(0, len(X), BATCH):
-            xb = X[order[start : start + BATCH]]
-            optimizer.zero_grad()
-            output, _ = module(xb)
-            loss = (output - xb).pow(2).mean()
-            loss.backward()
-            optimizer.step()
-    return module.eval()
-
-
 def methods(hidden, epochs, X_train):
     params = {"hidden_layer_sizes": hidden, "max_iter": epochs, "random_state": 0}
     params.update(early_stopping=False, batch_size=BATCH, learning_rate=LR, weight_decay=DECAY)
@@ -74,7 +59,8 @@ def methods(hidden, epochs, X_train):
     module = template.fit(X_train).net_.module_
 
     def loop(X):
-        trained = hand_written_loop(copy.deepcopy(module), X, epochs)
+        X = torch.tensor(X, dtype=torch.float32)
+        trained = hand_written_fit(copy.deepcopy(module), X, epochs, BATCH, LR, DECAY).eval()
         return lambda Z: trained(torch.tensor(Z, dtype=torch.float32))[0].detach().numpy()
 
     def mlp(X):

@@ -10,9 +10,9 @@ training epochs only, so its length is the epoch number a user sees.
 
 import os
 import warnings
-from inspect import signature
 from contextlib import contextmanager
 from dataclasses import dataclass
+from inspect import signature
 
 import torch
 from sklearn.exceptions import ConvergenceWarning

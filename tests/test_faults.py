@@ -1,7 +1,6 @@
 """Surviving faults: Ctrl-C during fit, checkpoints, resuming after a crash."""
 
 import os
-import pathlib
 import re
 import signal
 import subprocess
@@ -244,17 +243,7 @@ def test_unreadable_checkpoint_names_the_file(X, tmp_path):
         AutoencoderTransformer(**SMALL, checkpoint_dir=tmp_path).fit(X)
 
 
-class _PlantsAMarker:
-    """Unpickling this creates a file: stands for any code a planted pickle could run."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
-
-
-def test_planted_checkpoint_cannot_run_code(X, tmp_path):
+def test_planted_checkpoint_cannot_run_code(X, tmp_path, code_payload):
     # Someone who can write into a shared checkpoint_dir plants a pickle at the very path the
     # next fit reads (the file name is a predictable hash of parameters and data).
     est = AutoencoderTransformer(**SMALL, checkpoint_dir=tmp_path / "shared")
@@ -264,8 +253,8 @@ def test_planted_checkpoint_cannot_run_code(X, tmp_path):
             **SMALL, checkpoint_dir=tmp_path / "shared", callbacks=[InterruptAt(3)]
         ).fit(X)
     (path,) = (tmp_path / "shared").iterdir()
-    marker = tmp_path / "code-ran"
-    torch.save({"module": _PlantsAMarker(marker)}, path)
+    payload, marker = code_payload
+    torch.save({"module": payload}, path)
     with pytest.raises(ValueError, match=f"Could not read the checkpoint {path}.*Delete it"):
         AutoencoderTransformer(**SMALL, checkpoint_dir=tmp_path / "shared").fit(X)
     assert not marker.exists()

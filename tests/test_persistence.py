@@ -114,21 +114,13 @@ def test_save_needs_a_fitted_model_and_no_code(digits, tmp_path):
         save(custom, tmp_path / "m.safetensors")
 
 
-class _PlantsAMarker:
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
-
-
-def test_load_refuses_what_is_not_a_model_and_runs_nothing(digits, tmp_path):
+def test_load_refuses_what_is_not_a_model_and_runs_nothing(digits, tmp_path, code_payload):
     path = pathlib.Path(save(fitted("ae", digits), tmp_path / "model.safetensors"))
     good = path.read_bytes()
     cases = {
         "truncated": good[: len(good) // 2],
         "header-tampered": good[:9] + b"#" + good[10:],
-        "pickle": pickle.dumps(_PlantsAMarker(tmp_path / "code-ran")),
+        "pickle": pickle.dumps(code_payload[0]),
         "text": b"hello",
         "weights-tampered": good[:-4] + bytes(4),
     }
@@ -137,7 +129,7 @@ def test_load_refuses_what_is_not_a_model_and_runs_nothing(digits, tmp_path):
         with pytest.raises(ValueError, match=f"{path}.*(not a readable|damaged)"):
             load(path)
             pytest.fail(f"loaded a {case} file")
-    assert not (tmp_path / "code-ran").exists()
+    assert not code_payload[1].exists()
     with pytest.raises(ValueError, match="No model file at"):
         load(tmp_path / "missing.safetensors")
 
