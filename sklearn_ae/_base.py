@@ -28,6 +28,12 @@ from ._data import TensorDataset
 from ._docs import with_labels_doc
 from ._inference import map_row_chunks
 from ._likelihoods import check_data_suits
+from ._neighbors import (
+    NEIGHBOR_LOSSES,
+    NeighborGraph,
+    fuzzy_neighbor_graph,
+    reference_neighbor_graph,
+)
 from ._noise import NOISES, make_corruption
 from ._penalties import SPARSITY_PENALTIES, penalties_from_params
 from ._threads import torch_threads_for_task
@@ -78,6 +84,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "sparsity_weight": _non_negative(),
         "sparsity_target": [Interval(numbers.Real, 0, 1, closed="neither")],
         "contractive_weight": _non_negative(),
+        "neighbor_loss": [None, StrOptions(set(NEIGHBOR_LOSSES))],
+        "neighbor_weight": _non_negative(),
+        "n_neighbors": [Interval(numbers.Integral, 2, None, closed="left")],
         "max_iter": _positive(numbers.Integral),
         "batch_size": _positive(numbers.Integral),
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -183,6 +192,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         train, valid = data, None
         if self.early_stopping and not partial:
             train, valid = session.split_validation(data, self.validation_fraction, rng)
+        if self.neighbor_loss is not None:
+            train, valid = self._with_neighbor_graphs(train, valid, rng)
         checkpoint, state = None, None
         if self.checkpoint_dir is not None and not partial:
             checkpoint = checkpoint_file(self, X, condition, self.net_ if continuing else None)
@@ -209,6 +220,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.image_shape_ = self._image_shape(X.shape[1], seen_shape)
         return X, condition
 
+    def _with_neighbor_graphs(self, train, valid, rng):
+        """Training and validation rows carrying their neighbours among the training rows."""
+        if len(train) < 2:
+            raise ValueError(
+                f"neighbor_loss={self.neighbor_loss!r} needs a neighbour graph, which needs at "
+                f"least 2 rows, got {len(train)}; pass more rows (partial_fit: larger chunks)."
+            )
+        X = train.X.cpu().numpy()
+        graph = fuzzy_neighbor_graph(X, self.n_neighbors, rng.randint(_MAX_SEED))
+        train = train.with_neighbors(NeighborGraph(graph, train.X, train.condition))
+        if valid is not None:
+            graph = reference_neighbor_graph(valid.X.cpu().numpy(), X, self.n_neighbors)
+            fixed = NeighborGraph(graph, train.X, train.condition, seed=rng.randint(_MAX_SEED))
+            valid = valid.with_neighbors(fixed)
+        return train, valid
+
     def _image_shape(self, n_features, seen_shape):
         shape = self.image_shape if self.image_shape is not None else seen_shape
         if shape is None and self.architecture != "conv":
@@ -220,6 +247,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         penalties = penalties_from_params(
             self.sparsity, self.sparsity_weight, self.sparsity_target, self.contractive_weight
         )
+        penalties += self._model_penalties()
+        if self.neighbor_loss is not None:
+            penalties.append(NEIGHBOR_LOSSES[self.neighbor_loss](self.neighbor_weight))
         module, module_params = self._module_spec(X, penalties)
         module_params = {**self._network_params(X), **module_params}
         net = session.make_net(
@@ -288,6 +318,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _check_training_data(self, X):
         """Raise ValueError (or warn) if X does not suit the model's other settings."""
 
+    def _model_penalties(self):
+        """Terms of the loss that the model's own parameters add (e.g. a discriminator's)."""
+        return []
+
     def _initialize_module(self, net, X):
         """Set data-dependent initial weights of the freshly built ``net.module_`` (e.g. PCA)."""
 
@@ -314,10 +348,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         module, criterion = self.net_.module_, self.net_.criterion_
         return self._map_batches(lambda z, c: criterion.to_data(module.decode(z, c)), Z, condition)
 
-    def _validated(self, X, y):
-        """Rows (or image arrays) validated against what fit saw, and their per-row condition."""
+    def _validated_rows(self, X):
+        """Rows (or image arrays) of a fitted model, validated against what fit saw."""
         check_is_fitted(self)
-        X = validate_numeric(self, as_rows(X)[0], reset=False)
+        return validate_numeric(self, as_rows(X)[0], reset=False)
+
+    def _validated(self, X, y):
+        """Validated rows and their per-row condition."""
+        X = self._validated_rows(X)
         return X, self._condition(y, len(X))
 
     @with_labels_doc

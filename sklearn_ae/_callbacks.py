@@ -8,7 +8,7 @@ import torch
 from scipy import stats
 from skorch.callbacks import Callback, EarlyStopping
 
-from ._nets import batch_rows
+from ._nets import as_batch
 
 
 class DivergenceGuard(Callback):
@@ -128,7 +128,7 @@ def validation_loss(net, dataset):
     total, rows = 0.0, 0
     for batch in net.get_iterator(dataset, training=False):
         step = net.validation_step(batch)
-        n = len(batch_rows(batch[0]))
+        n = len(as_batch(batch[0])["x"])
         total, rows = total + step["loss"].item() * n, rows + n
     return total / rows
 

@@ -21,6 +21,12 @@ class TensorDataset(torch.utils.data.Dataset):
     condition : torch.Tensor of shape (n_samples, n_conditions), default=None
         Extra input given to the module with every row (one-hot labels of a
         conditional model).
+    neighbors : NeighborGraph or None, default=None
+        A neighbour graph over these rows (``sklearn_ae._neighbors``): every
+        batch then also carries one drawn neighbour of each row.
+    graph_rows : torch.Tensor of shape (n_samples,) or None, default=None
+        The rows' indices in ``neighbors``, for a subset of the rows the graph
+        was built on; None when they are the same rows in the same order.
 
     Examples
     --------
@@ -30,9 +36,11 @@ class TensorDataset(torch.utils.data.Dataset):
     (5, torch.Size([2, 3]))
     """
 
-    def __init__(self, X, condition=None):
+    def __init__(self, X, condition=None, neighbors=None, graph_rows=None):
         self.X = X
         self.condition = condition
+        self.neighbors = neighbors
+        self.graph_rows = graph_rows
 
     def __len__(self):
         return len(self.X)
@@ -40,20 +48,37 @@ class TensorDataset(torch.utils.data.Dataset):
     def batch(self, index):
         """Return the skorch batch ``(inputs, None)`` for the rows in ``index``.
 
-        Without a condition the inputs are a tensor; with one they are a dict
-        that skorch passes to ``module.forward`` as keyword arguments.
+        Without a condition or neighbours the inputs are a tensor; otherwise
+        they are a dict whose ``"x"`` and ``"condition"`` skorch passes to
+        ``module.forward`` as keyword arguments.
         """
-        if self.condition is None:
+        if self.condition is None and self.neighbors is None:
             return self.X[index], None
-        return {"x": self.X[index], "condition": self.condition[index]}, None
+        batch = {"x": self.X[index]}
+        if self.condition is not None:
+            batch["condition"] = self.condition[index]
+        if self.neighbors is not None:
+            rows = self._graph_rows()[index]
+            batch.update(self.neighbors.neighbor_batch(rows))
+        return batch, None
 
     def __getitem__(self, i):
         return self.batch(i)
 
+    def _graph_rows(self):
+        if self.graph_rows is None:
+            return torch.arange(len(self.X), device=self.X.device)
+        return self.graph_rows
+
     def subset(self, index):
-        """Return a dataset of the rows in ``index``."""
+        """Return a dataset of the rows in ``index`` (keeping their neighbour graph)."""
         condition = None if self.condition is None else self.condition[index]
-        return TensorDataset(self.X[index], condition)
+        graph_rows = None if self.neighbors is None else self._graph_rows()[index]
+        return TensorDataset(self.X[index], condition, self.neighbors, graph_rows)
+
+    def with_neighbors(self, neighbors):
+        """Return these rows with the neighbour graph ``neighbors`` built on them."""
+        return TensorDataset(self.X, self.condition, neighbors)
 
 
 class BatchIterator:

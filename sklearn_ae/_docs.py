@@ -77,7 +77,24 @@ PENALTY_PARAMETERS = """\
         VAE) at each clean training row. It is computed exactly with one extra
         backward pass per code unit (kept in the graph for the second
         derivative), so a training step costs roughly ``n_components + 2``
-        times a plain one. 0 disables it."""
+        times a plain one. 0 disables it.
+
+    neighbor_loss : {"umap"} or None, default=None
+        A neighbour-graph term that makes the codes keep the data's
+        neighbourhoods, for 2-D maps like UMAP's that still ``transform`` new
+        rows, ``inverse_transform`` and ``sample``. ``"umap"``: UMAP's fuzzy
+        cross-entropy between the ``n_neighbors`` nearest-neighbour graph of
+        the training rows and the similarities of their codes (a VAE's
+        posterior means), as in Parametric UMAP; it needs umap-learn. The
+        validation rows get a graph of their own and the term counts in the
+        validation loss. ``partial_fit`` builds a graph per chunk.
+
+    neighbor_weight : float, default={neighbor_weight_default}
+        Weight of the neighbour-graph term. {neighbor_weight_note}
+
+    n_neighbors : int, default=15
+        Neighbours per row in the graph (counting the row, as UMAP does):
+        fewer keep finer, more local structure."""
 
 TRAINING_PARAMETERS = """\
     max_iter : int, default=100
@@ -197,8 +214,9 @@ _PARTS = {
 def fill_shared_docs(cls):
     """Replace the placeholders of ``cls.__doc__`` with the shared parts; return ``cls``.
 
-    ``cls._early_stopping_note`` completes the ``early_stopping`` entry, whose
-    default differs between the estimators.
+    ``cls._early_stopping_note`` and ``cls._neighbor_weight_note`` complete the
+    ``early_stopping`` and ``neighbor_weight`` entries, whose defaults differ
+    between the estimators.
 
     Parameters
     ----------
@@ -211,11 +229,14 @@ def fill_shared_docs(cls):
     cls : type
         The same class.
     """
-    default = inspect.signature(cls).parameters["early_stopping"].default
+    params = inspect.signature(cls).parameters
+    default = params["early_stopping"].default
     doc = cls.__doc__
     for placeholder, text in _PARTS.items():
         text = text.replace("{early_stopping_default}", str(default))
         text = text.replace("{early_stopping_note}", cls._early_stopping_note)
+        text = text.replace("{neighbor_weight_default}", repr(params["neighbor_weight"].default))
+        text = text.replace("{neighbor_weight_note}", cls._neighbor_weight_note)
         doc = doc.replace("    " + placeholder, text)
     cls.__doc__ = doc
     return cls

@@ -9,6 +9,7 @@ the objective.
 import torch
 from torch import nn
 
+from ._adversarial import discriminator
 from ._architectures import ACTIVATIONS, append_condition
 from ._priors import StandardNormalPrior
 
@@ -43,6 +44,9 @@ class Autoencoder(nn.Module):
         Add a linear map beside the encoder and the decoder: the code is
         ``linear(x) + encoder(x)`` and the reconstruction ``linear(z) + decoder(z)``.
         :meth:`init_linear_path_from_pca` then makes the network start as PCA.
+    code_prior : nn.Module or None, default=None
+        A fixed prior over the codes (``sklearn_ae._adversarial``); with it, a
+        discriminator on the codes is built too (adversarial autoencoder).
 
     Examples
     --------
@@ -62,6 +66,7 @@ class Autoencoder(nn.Module):
         code_activation=None,
         corruption=None,
         linear_path=False,
+        code_prior=None,
     ):
         super().__init__()
         self.n_components = n_components
@@ -75,6 +80,8 @@ class Autoencoder(nn.Module):
         self.decoder = architecture.decoder(n_components, n_features)
         self.linear_encoder = nn.Linear(n_features, n_components) if linear_path else None
         self.linear_decoder = nn.Linear(n_components, n_features) if linear_path else None
+        self.code_prior = code_prior
+        self.discriminator = None if code_prior is None else discriminator(n_components)
 
     def init_linear_path_from_pca(self, components, mean):
         """Start as PCA: linear maps from the principal axes, nonlinear branches at zero.
@@ -139,6 +146,10 @@ class VariationalAutoencoder(nn.Module):
         Applied to the input in training mode only (denoising VAE).
     prior : nn.Module or None, default=None
         The prior p(z) (see ``sklearn_ae._priors``); standard normal if None.
+    n_classes : int, default=0
+        Above 0, a classifier q(y|x) with that many classes beside the encoder
+        (a trunk of the same architecture and a linear layer of logits), for
+        semi-supervised training (the M2 model).
 
     Examples
     --------
@@ -158,6 +169,7 @@ class VariationalAutoencoder(nn.Module):
         n_conditions=0,
         corruption=None,
         prior=None,
+        n_classes=0,
     ):
         super().__init__()
         self.n_components = n_components
@@ -166,6 +178,14 @@ class VariationalAutoencoder(nn.Module):
         self.posterior = nn.Linear(width, 2 * n_components)
         self.decoder = architecture.decoder(n_components + n_conditions, n_features)
         self.prior = prior if prior is not None else StandardNormalPrior(n_components)
+        self.classifier_trunk, self.classifier_logits = None, None
+        if n_classes:
+            self.classifier_trunk, width = architecture.trunk(n_features, 0)
+            self.classifier_logits = nn.Linear(width, n_classes)
+
+    def classify(self, x):
+        """Logits of q(y|x), of shape (n, n_classes)."""
+        return self.classifier_logits(self.classifier_trunk(x, None))
 
     def posterior_parameters(self, x, condition=None):
         """Mean and log-variance of q(z|x), each of shape (n, n_components)."""

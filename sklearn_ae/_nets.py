@@ -1,16 +1,22 @@
-"""The skorch net of both estimators: it overrides ``get_loss`` only; skorch runs the loop."""
+"""The skorch net of both estimators (``get_loss``, ``infer``); skorch runs the loop."""
 
 from skorch import NeuralNet
 
+# The entries of a batch dict that are the module's inputs; the others (a neighbour-graph
+# term's neighbours) are for the loss only.
+MODULE_INPUTS = ("x", "condition")
 
-def batch_rows(X):
-    """The data rows of a skorch batch (conditional batches are dicts)."""
-    return X["x"] if isinstance(X, dict) else X
 
+def as_batch(X):
+    """A skorch batch as a dict: ``"x"``, and ``"condition"`` and others where present.
 
-def batch_condition(X):
-    """The per-row condition of a skorch batch, or None."""
-    return X["condition"] if isinstance(X, dict) else None
+    Examples
+    --------
+    >>> import torch
+    >>> sorted(as_batch(torch.zeros(2, 3)))
+    ['x']
+    """
+    return X if isinstance(X, dict) else {"x": X}
 
 
 def logged_terms(objective, penalties):
@@ -29,8 +35,9 @@ def logged_terms(objective, penalties):
 class ObjectiveNet(NeuralNet):
     """skorch net whose loss is an objective plus weighted penalties.
 
-    Penalties apply during training only; validation scores the objective
-    alone, so early stopping watches what ``score`` measures. In training,
+    Penalties apply during training only (validation scores the objective
+    alone, so early stopping watches what ``score`` measures), except those
+    that set ``in_validation`` (a neighbour-graph term). In training,
     each term is recorded in the history as ``train_<name>`` (see
     :func:`logged_terms`).
 
@@ -57,17 +64,21 @@ class ObjectiveNet(NeuralNet):
         if any(getattr(m, "training", training) != training for m in modules):
             super()._set_training(training)
 
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict):
+            x = {key: value for key, value in x.items() if key in MODULE_INPUTS}
+        return super().infer(x, **fit_params)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        x, condition = batch_rows(X), batch_condition(X)
-        loss, terms = self.objective(self, y_pred, x, condition, training)
-        if not training:
-            return loss
+        batch = as_batch(X)
+        loss, terms = self.objective(self, y_pred, batch["x"], batch.get("condition"), training)
         codes = self.objective.codes(y_pred)
         for penalty in self.penalties:
-            value = penalty.value(self.module_, x, condition, codes)
-            terms[penalty.name] = value
-            loss = loss + penalty.weight * value
-        if len(terms) > 1:
+            if training or penalty.in_validation:
+                value = penalty.value(self.module_, batch, codes)
+                terms[penalty.name] = value
+                loss = loss + penalty.weight * value
+        if training and len(terms) > 1:
             for name, value in terms.items():
                 self.history.record_batch("train_" + name, value.item())
         return loss

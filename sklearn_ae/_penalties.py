@@ -1,9 +1,10 @@
 """Penalties: weighted regularisation terms that either estimator adds to its objective.
 
 A penalty has a ``name`` (its history entry is ``train_<name>``), a ``weight``
-and ``value(module, x, condition, codes)``, the term for one training batch:
-``x`` the clean rows, ``codes`` the deterministic codes (an autoencoder's code,
-a VAE's posterior mean). Penalties apply in training only. A penalty whose
+and ``value(module, batch, codes)``, the term for one training batch:
+``batch["x"]`` the clean rows (``batch.get("condition")`` their condition),
+``codes`` the deterministic codes (an autoencoder's code, a VAE's posterior
+mean). Penalties apply in training only, unless ``in_validation`` is set. A penalty whose
 ``code_activation`` is not None needs the model's codes to pass through that
 activation (KL sparsity needs codes in (0, 1)); one that sets
 ``needs_independent_rows`` cannot work with batch normalisation.
@@ -77,8 +78,9 @@ def jacobian_frobenius_sq(encoder, x):
 class Penalty:
     """A weighted regularisation term of the training objective.
 
-    Subclasses set ``name`` and implement ``value(module, x, condition, codes)``;
-    the net adds ``weight * value`` to the loss and logs the value.
+    Subclasses set ``name`` and implement ``value(module, batch, codes)``;
+    the net adds ``weight * value`` to the loss and logs the value. One that
+    sets ``in_validation`` counts in the validation loss too.
 
     Parameters
     ----------
@@ -89,11 +91,12 @@ class Penalty:
     name = "penalty"
     code_activation = None
     needs_independent_rows = False
+    in_validation = False
 
     def __init__(self, weight):
         self.weight = weight
 
-    def value(self, module, x, condition, codes):
+    def value(self, module, batch, codes):
         """The penalty of one training batch, a scalar tensor."""
         raise NotImplementedError
 
@@ -111,7 +114,7 @@ class KLSparsityPenalty(Penalty):
     Examples
     --------
     >>> import torch
-    >>> KLSparsityPenalty(1.0, target=0.1).value(None, None, None, torch.full((2, 2), 0.1)).item()
+    >>> KLSparsityPenalty(1.0, target=0.1).value(None, None, torch.full((2, 2), 0.1)).item()
     0.0
     """
 
@@ -122,7 +125,7 @@ class KLSparsityPenalty(Penalty):
         super().__init__(weight)
         self.target = target
 
-    def value(self, module, x, condition, codes):
+    def value(self, module, batch, codes):
         """Sum of the units' KL divergences from the target activation."""
         return kl_sparsity(codes, self.target)
 
@@ -141,7 +144,7 @@ class L1ActivityPenalty(Penalty):
     Examples
     --------
     >>> import torch
-    >>> L1ActivityPenalty(1.0).value(None, None, None, torch.ones(2, 3)).item()
+    >>> L1ActivityPenalty(1.0).value(None, None, torch.ones(2, 3)).item()
     3.0
     """
 
@@ -150,7 +153,7 @@ class L1ActivityPenalty(Penalty):
     def __init__(self, weight, target=None):
         super().__init__(weight)
 
-    def value(self, module, x, condition, codes):
+    def value(self, module, batch, codes):
         """Batch mean of the codes' L1 norm."""
         return l1_activity(codes)
 
@@ -169,16 +172,17 @@ class ContractivePenalty(Penalty):
     >>> from sklearn_ae._architectures import MLPArchitecture
     >>> from sklearn_ae._modules import Autoencoder
     >>> module = Autoencoder(4, 2, MLPArchitecture(()))
-    >>> ContractivePenalty(1.0).value(module, torch.zeros(3, 4), None, None).item() > 0
+    >>> ContractivePenalty(1.0).value(module, {"x": torch.zeros(3, 4)}, None).item() > 0
     True
     """
 
     name = "contractive"
     needs_independent_rows = True
 
-    def value(self, module, x, condition, codes):
+    def value(self, module, batch, codes):
         """Batch mean of the squared Jacobian norm of ``module.encode``."""
-        return jacobian_frobenius_sq(lambda rows: module.encode(rows, condition), x)
+        condition = batch.get("condition")
+        return jacobian_frobenius_sq(lambda rows: module.encode(rows, condition), batch["x"])
 
 
 # ``sparsity=...`` of both estimators.

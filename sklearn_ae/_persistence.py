@@ -95,6 +95,7 @@ def _fitted_attributes(estimator):
             "validation_scores_",
             "image_shape_",
             "pretrain_history_",
+            "semi_supervised_",
         )
         if hasattr(estimator, name)
     }

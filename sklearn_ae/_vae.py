@@ -5,13 +5,19 @@ import numbers
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length
 
 from ._base import BaseAutoencoder
 from ._docs import fill_shared_docs
 from ._likelihoods import VAE_LIKELIHOODS
 from ._modules import VariationalAutoencoder
-from ._objectives import EvidenceBound, elbo, importance_sampled_log_likelihood
+from ._objectives import (
+    EvidenceBound,
+    SemiSupervisedBound,
+    elbo,
+    importance_sampled_log_likelihood,
+)
 from ._priors import PRIORS, make_prior
 from ._validation import check_labels
 
@@ -20,6 +26,27 @@ from ._validation import check_labels
 _DRAWS_PER_PASS = 32
 # Draws per row for the ELBO that ``score`` reports (fixed seed, so deterministic).
 _ELBO_DRAWS = 10
+# scikit-learn's mark of an unlabeled row.
+UNLABELED = -1
+
+
+def _is_unlabeled(labels):
+    """Which labels are scikit-learn's -1 (unlabeled); text labels never are."""
+    if labels.dtype.kind not in "iuf" and labels.dtype != object:
+        return np.zeros(len(labels), dtype=bool)
+    return np.array([not isinstance(v, str) and v == UNLABELED for v in labels], dtype=bool)
+
+
+def _may_classify(estimator):
+    """Whether ``predict`` exists: a conditional VAE that is unfitted or fitted semi-supervised."""
+    if not estimator.conditional:
+        raise AttributeError("predict needs conditional=True and unlabeled rows (-1) in fit.")
+    if hasattr(estimator, "semi_supervised_") and not estimator.semi_supervised_:
+        raise AttributeError(
+            "This conditional VAE was fitted on labeled rows only and has no classifier; "
+            "mark unlabeled rows with -1 in fit's y to train one (semi-supervised)."
+        )
+    return True
 
 
 @fill_shared_docs
@@ -90,7 +117,17 @@ class VAETransformer(BaseAutoencoder):
         Conditional VAE: encoder and decoder also receive the one-hot label,
         ``fit(X, y)`` needs y, and ``transform``, ``inverse_transform`` and
         ``sample`` take ``y=``. When False, y is ignored, so the VAE works in
-        a supervised Pipeline.
+        a supervised Pipeline. Rows labeled -1 in ``fit`` are unlabeled, in
+        scikit-learn's semi-supervised convention: the model then also learns
+        a classifier q(y|x) (the M2 model of Kingma et al., 2014), which
+        ``predict`` and ``predict_proba`` use, and ``transform`` and ``score``
+        infer the labels they are not given.
+
+    classification_weight : float, default=2000.0
+        Semi-supervised training only: weight, per labeled row, of the
+        classifier's cross-entropy on the labels, next to the bound in nats
+        per row. On MNIST-5k with 100 labels (seed 0) the test accuracy was
+        0.35 at 5, 0.71 at 50, 0.77-0.80 at 500 and 0.79 at 2000.
 
     {noise_parameters}
 
@@ -103,7 +140,12 @@ class VAETransformer(BaseAutoencoder):
     {shared_attributes}
 
     classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``; only when ``conditional=True``.
+        Labels seen in ``fit`` (without the -1 of unlabeled rows); only when
+        ``conditional=True``.
+
+    semi_supervised_ : bool
+        Whether ``fit`` saw unlabeled rows (-1) and trained a classifier; only
+        when ``conditional=True``.
 
     See Also
     --------
@@ -146,6 +188,10 @@ class VAETransformer(BaseAutoencoder):
     """
 
     _likelihood_parameter = "likelihood"
+    _neighbor_weight_note = """The VAE's loss is in nats per row, summed
+        over the features, so the term needs a larger weight than in
+        ``AutoencoderTransformer`` to shape the map: 10 raised the digits map's
+        test 5-NN accuracy from 0.84 (weight 1) to 0.88."""
     _likelihoods = VAE_LIKELIHOODS
 
     _early_stopping_note = """Off by default: the KL term already regularises the
@@ -162,6 +208,7 @@ class VAETransformer(BaseAutoencoder):
         "n_importance_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_score_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "conditional": ["boolean"],
+        "classification_weight": [Interval(numbers.Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -183,12 +230,16 @@ class VAETransformer(BaseAutoencoder):
         n_importance_samples=1,
         n_score_samples=200,
         conditional=False,
+        classification_weight=2000.0,
         noise=None,
         noise_level=0.1,
         sparsity=None,
         sparsity_weight=1e-3,
         sparsity_target=0.05,
         contractive_weight=0.0,
+        neighbor_loss=None,
+        neighbor_weight=10.0,
+        n_neighbors=15,
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,
@@ -221,12 +272,16 @@ class VAETransformer(BaseAutoencoder):
         self.n_importance_samples = n_importance_samples
         self.n_score_samples = n_score_samples
         self.conditional = conditional
+        self.classification_weight = classification_weight
         self.noise = noise
         self.noise_level = noise_level
         self.sparsity = sparsity
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
         self.contractive_weight = contractive_weight
+        self.neighbor_loss = neighbor_loss
+        self.neighbor_weight = neighbor_weight
+        self.n_neighbors = n_neighbors
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -255,16 +310,47 @@ class VAETransformer(BaseAutoencoder):
             )
         y = check_labels(np.broadcast_to(y, (n_samples,)) if np.ndim(y) == 0 else y, "y")
         check_consistent_length(np.empty(n_samples), y)
+        unlabeled = _is_unlabeled(y)
         if fitting:
-            self.classes_ = np.unique(y if classes is None else check_labels(classes, "classes"))
-        unknown = np.setdiff1d(y, self.classes_)
+            self._learn_classes(y, unlabeled, classes)
+        unknown = np.setdiff1d(y[~unlabeled], self.classes_)
         if unknown.size:
             raise ValueError(
                 f"y contains labels not seen in fit: {unknown.tolist()}; "
                 f"known labels are {self.classes_.tolist()}. When training with partial_fit, "
                 "give every label as classes= in the first call."
             )
+        if unlabeled.any() and not (fitting or self.semi_supervised_):
+            raise ValueError(
+                "y marks rows as unlabeled (-1), but this model was fitted on labeled rows "
+                "only and has no classifier to infer their labels; give every row a label."
+            )
+        # Unlabeled rows get a row of zeros, which the semi-supervised objective marginalises.
         return (y[:, None] == self.classes_).astype(np.float32)
+
+    def _learn_classes(self, y, unlabeled, classes):
+        if unlabeled.all():
+            raise ValueError(
+                "y marks every row as unlabeled (-1); semi-supervised training needs some "
+                "labeled rows. Label a few rows, or use conditional=False."
+            )
+        labels = y[~unlabeled] if classes is None else check_labels(classes, "classes")
+        self.classes_ = np.unique(labels[~_is_unlabeled(labels)])
+        self.semi_supervised_ = bool(unlabeled.any())
+        if self.semi_supervised_ and self.n_importance_samples > 1:
+            raise ValueError(
+                "semi-supervised training (y with -1) uses the ELBO, not the importance-"
+                f"weighted bound; set n_importance_samples=1 (got {self.n_importance_samples})."
+            )
+
+    def _validated(self, X, y):
+        if not (self.conditional and getattr(self, "semi_supervised_", False)):
+            return super()._validated(X, y)
+        # Labels not given (None or -1) are the classifier's.
+        X = self._validated_rows(X)
+        predicted = self._predict_labels(X)
+        y = predicted if y is None else np.where(_is_unlabeled(np.asarray(y)), predicted, y)
+        return X, self._condition(y, len(X))
 
     def _module_spec(self, X, penalties):
         for penalty in penalties:
@@ -273,18 +359,69 @@ class VAETransformer(BaseAutoencoder):
                     f"sparsity={self.sparsity!r} needs {penalty.code_activation} codes, but a "
                     "VAE's codes are Gaussian; use sparsity='l1' or AutoencoderTransformer."
                 )
+        semi_supervised = self.conditional and self.semi_supervised_
         return VariationalAutoencoder, {
             "n_conditions": len(self.classes_) if self.conditional else 0,
             "prior": make_prior(self.prior, self.n_components, self.n_prior_components),
+            "n_classes": len(self.classes_) if semi_supervised else 0,
         }
 
     def _objective(self):
+        if self.conditional and self.semi_supervised_:
+            return SemiSupervisedBound(
+                self.beta, self.kl_warmup, self.free_bits, self.classification_weight
+            )
         return EvidenceBound(self.beta, self.kl_warmup, self.free_bits, self.n_importance_samples)
 
     def _sample_codes(self, n_samples, rng):
         return self.net_.module_.prior.sample(n_samples, rng)
 
     # ---- public API --------------------------------------------------------------
+
+    def _predict_logits(self, X):
+        return self._map_batches(lambda x, c: self.net_.module_.classify(x), X)
+
+    def _predict_labels(self, X):
+        return self.classes_[np.argmax(self._predict_logits(X), axis=1)]
+
+    @available_if(_may_classify)
+    def predict_proba(self, X):
+        """Class probabilities q(y|x) of a semi-supervised model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of the classes in ``classes_`` order.
+        """
+        X = self._validated_rows(X)
+        logits = torch.as_tensor(self._predict_logits(X), dtype=torch.float64)
+        return torch.softmax(logits, dim=1).numpy()
+
+    @available_if(_may_classify)
+    def predict(self, X):
+        """Most probable class of each row under q(y|x), for a semi-supervised model.
+
+        ``score`` stays the model's bound; to select a semi-supervised model by
+        accuracy, pass ``scoring="accuracy"`` to ``GridSearchCV`` (it scores
+        the labeled rows of each validation fold; drop the -1 rows from them
+        with a custom scorer if folds mix both).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self._predict_labels(self._validated_rows(X))
 
     def posterior(self, X, y=None):
         """Mean and standard deviation of the Gaussian posterior q(z|x) of each row.

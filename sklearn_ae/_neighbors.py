@@ -1,0 +1,268 @@
+"""Neighbour-graph terms: keep the fuzzy k-NN graph of the rows in the geometry of the codes.
+
+``neighbor_loss="umap"`` adds UMAP's cross-entropy (McInnes, Healy & Melville,
+2018) between the fuzzy neighbour graph of the training rows and the
+similarities of their codes, as in Parametric UMAP (Sainburg, McInnes & Gentner,
+2021), to either estimator's objective. The graph comes from umap-learn
+(``fuzzy_simplicial_set``) on scikit-learn's exact k nearest neighbours. Each
+training batch carries, for every row, one neighbour drawn from its graph row in
+proportion to the membership strengths, and ``NEGATIVE_SAMPLE_RATE`` other
+rows of the same batch (:class:`NeighborGraph`); the term attracts the codes of
+the neighbour pairs and repels those of the negative pairs.
+
+The term counts in the validation loss too, so that early stopping (and the
+comparison with the starting network) judges the objective being trained. A
+validation row's neighbours are training rows (:func:`reference_neighbor_graph`):
+the loss then measures what ``transform`` does with new rows, where a graph
+among the few validation rows stopped digits maps after 38 epochs at a test
+5-NN accuracy of 0.84. Validation draws are fixed (``seed``): a loss that drew
+new pairs every epoch would move by chance, and early stopping would follow
+the noise.
+"""
+
+import numpy as np
+import scipy.sparse
+import torch
+from sklearn.neighbors import NearestNeighbors
+from torch.nn.functional import softplus
+
+from ._penalties import Penalty
+
+# UMAP's defaults: five negative pairs per positive one, and the low-dimensional similarity
+# curve 1 / (1 + a d^2b) fitted to min_dist=0.1, spread=1.
+NEGATIVE_SAMPLE_RATE = 5
+MIN_DIST = 0.1
+# Neighbours drawn per row and batch. One draw per row gives a few hundred thousand edge samples
+# in a fit where UMAP takes millions; four raised the test 5-NN accuracy of a digits map from 0.897
+# to 0.925 in the same 100 epochs, for 1.3x the time.
+POSITIVE_DRAWS = 4
+
+
+def _umap():
+    try:
+        from umap import umap_
+    except ImportError as error:
+        raise ImportError(
+            "neighbor_loss='umap' builds UMAP's neighbour graph with umap-learn, which is not "
+            "installed; install it with `pip install umap-learn` (or sklearn-ae[umap])."
+        ) from error
+    return umap_
+
+
+def fuzzy_neighbor_graph(X, n_neighbors, random_state=0):
+    """UMAP's symmetric fuzzy neighbour graph of the rows of X, as a CSR matrix.
+
+    Neighbours are exact (scikit-learn's ``NearestNeighbors``, Euclidean), so
+    the graph does not depend on an approximate search; ``n_neighbors`` counts
+    the row itself, as in UMAP, and is capped at the number of rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> graph = fuzzy_neighbor_graph(np.random.RandomState(0).rand(30, 4), n_neighbors=5)
+    >>> graph.shape, bool(np.allclose(graph.toarray(), graph.toarray().T))
+    ((30, 30), True)
+    """
+    n_neighbors = min(n_neighbors, len(X))
+    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(X).kneighbors(X)
+    graph, _, _ = _umap().fuzzy_simplicial_set(
+        X,
+        n_neighbors,
+        np.random.RandomState(random_state),
+        "euclidean",
+        knn_indices=indices,
+        knn_dists=distances.astype(np.float32),
+    )
+    return graph.tocsr()
+
+
+def reference_neighbor_graph(X, reference, n_neighbors):
+    """Membership strengths of the rows of X to their nearest rows of ``reference``, as CSR.
+
+    The one-directional fuzzy set that UMAP's ``transform`` builds for new
+    rows: shape ``(len(X), len(reference))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.RandomState(0)
+    >>> reference_neighbor_graph(rng.rand(5, 3), rng.rand(20, 3), n_neighbors=4).shape
+    (5, 20)
+    """
+    umap_ = _umap()
+    n_neighbors = min(n_neighbors, len(reference))
+    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(reference).kneighbors(X)
+    distances = distances.astype(np.float32)
+    sigmas, rhos = umap_.smooth_knn_dist(distances, float(n_neighbors))
+    rows, cols, vals, _ = umap_.compute_membership_strengths(indices, distances, sigmas, rhos)
+    return scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(len(X), len(reference)))
+
+
+class NeighborGraph:
+    """The neighbours of a set of rows, from which each batch draws its rows' neighbours.
+
+    Parameters
+    ----------
+    graph : scipy.sparse matrix of shape (n_rows, n_neighbor_rows)
+        Membership strengths (e.g. from :func:`fuzzy_neighbor_graph`, where
+        the neighbours are the rows themselves).
+    X : torch.Tensor of shape (n_neighbor_rows, n_features)
+        The rows the graph's columns refer to.
+    condition : torch.Tensor of shape (n_neighbor_rows, n_conditions) or None, default=None
+        Their per-row condition.
+    seed : int or None, default=None
+        None draws from torch's global generator; an int makes the draws of a
+        batch a function of its rows, the same in every epoch.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse, torch
+    >>> graph = scipy.sparse.csr_matrix(np.array([[0, 1.0, 0], [1.0, 0, 0.5], [0, 0.5, 0]]))
+    >>> neighbors = NeighborGraph(graph, torch.eye(3))
+    >>> neighbors.draw(torch.tensor([0, 2]), None)[0].unique().tolist()
+    [1]
+    """
+
+    def __init__(self, graph, X, condition=None, seed=None):
+        graph = graph.tocsr()
+        degree = np.diff(graph.indptr)
+        width = max(1, int(degree.max(initial=0)))
+        indices = np.zeros((graph.shape[0], width), dtype=np.int64)
+        weights = np.zeros((graph.shape[0], width), dtype=np.float32)
+        for row in range(graph.shape[0]):
+            start, stop = graph.indptr[row], graph.indptr[row + 1]
+            indices[row, : stop - start] = graph.indices[start:stop]
+            weights[row, : stop - start] = graph.data[start:stop]
+        strength = weights.sum(axis=1)
+        # UMAP samples edges in proportion to their strength, so a row is drawn as often as its
+        # total membership; here every row of a batch draws as many neighbours, and the row's
+        # terms are weighted by its total membership instead (mean 1 over the rows).
+        self.row_weights = torch.as_tensor(strength / max(strength.mean(), 1e-12), device=X.device)
+        # A row without neighbours draws row 0, with weight 0.
+        weights[strength == 0, 0] = 1.0
+        self.indices = torch.as_tensor(indices, device=X.device)
+        self.weights = torch.as_tensor(weights, device=X.device)
+        self.X = X
+        self.condition = condition
+        self.seed = seed
+
+    def draw(self, rows, generator):
+        """``POSITIVE_DRAWS`` neighbours of each of ``rows`` (an array of that many columns)
+        drawn with replacement, in proportion to their membership, and the rows' weights."""
+        weights = self.weights[rows]
+        picks = torch.multinomial(weights, POSITIVE_DRAWS, replacement=True, generator=generator)
+        return self.indices[rows[:, None], picks], self.row_weights[rows]
+
+    def neighbor_batch(self, rows):
+        """What a batch of ``rows`` carries for the term: neighbours, row weights, negatives.
+
+        ``"negatives"`` holds, for each row, the positions in the batch of
+        ``NEGATIVE_SAMPLE_RATE`` rows per drawn neighbour, drawn uniformly.
+        """
+        generator = None
+        if self.seed is not None:
+            generator = torch.Generator(device=self.X.device)
+            generator.manual_seed(self.seed + int(rows[0]))
+        neighbors, weights = self.draw(rows, generator)
+        shape = (len(rows), NEGATIVE_SAMPLE_RATE * POSITIVE_DRAWS)
+        negatives = torch.randint(len(rows), shape, generator=generator, device=self.X.device)
+        entries = {
+            "neighbor_x": self.X[neighbors],
+            "neighbor_weight": weights,
+            "negatives": negatives,
+        }
+        if self.condition is not None:
+            entries["neighbor_condition"] = self.condition[neighbors]
+        return entries
+
+
+def umap_similarity_log_odds(squared_distance, a, b):
+    """``log((1 - q) / q)`` for UMAP's code similarity ``q = 1 / (1 + a d^(2b))``.
+
+    Written as ``log(a) + b log(d^2)`` so that both cross-entropy terms below
+    are softplus functions of it, finite for large d; d^2 is floored at 0.001,
+    as in UMAP's repulsive gradient, so that two coinciding codes do not push
+    each other away with an unbounded force.
+
+    Examples
+    --------
+    >>> import torch
+    >>> umap_similarity_log_odds(torch.tensor([1.0]), a=1.0, b=1.0)
+    tensor([0.])
+    """
+    return np.log(a) + b * torch.log(squared_distance.clamp(min=1e-3))
+
+
+class UMAPNeighborTerm(Penalty):
+    r"""UMAP's fuzzy cross-entropy between the neighbour graph and the codes.
+
+    For a row i with drawn neighbours j and negatives m drawn from the batch,
+    with :math:`q(z, z') = (1 + a\|z - z'\|^{2b})^{-1}`:
+
+    .. math::
+        -\sum_j \log q(z_i, z_j) - \sum_m \log(1 - q(z_i, z_m)),
+
+    weighted by the row's total membership strength and averaged over the
+    batch. The batch carries the neighbours' inputs, the weights and the
+    negatives (:meth:`NeighborGraph.neighbor_batch`).
+
+    Parameters
+    ----------
+    weight : float
+        Multiplier of the term in the loss.
+
+    Examples
+    --------
+    >>> import torch
+    >>> term = UMAPNeighborTerm(1.0)
+    >>> near = term.cross_entropy(torch.zeros(4, 2), torch.zeros(4, 2) + 0.1, torch.ones(4, 2))
+    >>> far = term.cross_entropy(torch.zeros(4, 2), torch.zeros(4, 2) + 3.0, torch.ones(4, 2))
+    >>> bool(near.mean() < far.mean())
+    True
+    """
+
+    name = "neighbors_umap"
+    in_validation = True
+
+    def __init__(self, weight):
+        super().__init__(weight)
+        # UMAP's curve, fitted on first use: a saved model loads without umap-learn.
+        self._curve = None
+
+    @property
+    def curve(self):
+        """``(a, b)`` of UMAP's similarity curve for ``MIN_DIST``."""
+        if self._curve is None:
+            self._curve = tuple(float(v) for v in _umap().find_ab_params(1.0, MIN_DIST))
+        return self._curve
+
+    def cross_entropy(self, codes, neighbor_codes, negative_codes):
+        """Per-row attraction to ``neighbor_codes`` plus repulsion from ``negative_codes``.
+
+        ``codes`` has shape ``(n, d)``; ``neighbor_codes`` holds one or more
+        neighbours per row, ``(n * n_neighbors, d)`` in row order, and
+        ``negative_codes`` has shape ``(n, n_negatives, d)`` or ``(n, d)``.
+        """
+        neighbor_codes = neighbor_codes.reshape(len(codes), -1, codes.shape[1])
+        attract = self._log_odds(codes[:, None, :], neighbor_codes)
+        negatives = negative_codes if negative_codes.dim() == 3 else negative_codes[:, None]
+        repel = self._log_odds(codes[:, None, :], negatives)
+        # -log q = softplus(log-odds); -log(1 - q) = softplus(-log-odds).
+        return softplus(attract).sum(1) + softplus(-repel).sum(1)
+
+    def _log_odds(self, z, other):
+        return umap_similarity_log_odds((z - other).pow(2).sum(-1), *self.curve)
+
+    def value(self, module, batch, codes):
+        """The row-weighted batch mean of the cross-entropy."""
+        neighbor_x = batch["neighbor_x"]
+        neighbor_condition = batch.get("neighbor_condition")
+        if neighbor_condition is not None:
+            neighbor_condition = neighbor_condition.flatten(0, 1)
+        neighbor_codes = module.encode(neighbor_x.flatten(0, 1), neighbor_condition)
+        per_row = self.cross_entropy(codes, neighbor_codes, codes[batch["negatives"]])
+        return (batch["neighbor_weight"] * per_row).mean()
+
+
+# ``neighbor_loss=...`` of both estimators.
+NEIGHBOR_LOSSES = {"umap": UMAPNeighborTerm}
