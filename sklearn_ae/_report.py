@@ -13,6 +13,8 @@ _COLUMNS = [
     ("reconstruction_mse", "test reconstruction MSE", "{:.4f}"),
     ("knn_accuracy", "5-NN test accuracy", "{:.3f}"),
     ("trustworthiness", "trustworthiness", "{:.3f}"),
+    ("sample_precision", "sample precision", "{:.3f}"),
+    ("sample_recall", "sample recall", "{:.3f}"),
     ("fit_seconds", "fit s", "{:.2f}"),
     ("transform_seconds", "transform s", "{:.3f}"),
     ("evaluation", "evaluation", "{}"),

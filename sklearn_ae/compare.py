@@ -3,7 +3,8 @@
 The engine behind ``sklearn-ae compare`` and the scripts in ``benchmarks/``:
 fit each method on a training split and measure, on the test split,
 reconstruction error (methods with an inverse), k-NN accuracy in the embedding
-(when labels exist), trustworthiness, and fit and transform times.
+(when labels exist), trustworthiness, fit and transform times and, for
+methods that generate rows, the precision and recall of their samples.
 """
 
 import importlib.util
@@ -23,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from ._autoencoder import AutoencoderTransformer
 from ._vae import VAETransformer
 from ._validation import in_unit_interval
+from .metrics import sample_precision_recall
 
 
 @dataclass(frozen=True)
@@ -238,10 +240,30 @@ METHODS = {
         reconstructs=True,
     ),
     "vae": Method("VAE", _neural(VAETransformer), reconstructs=True),
+    "vae_mixture": Method(
+        "VAE (mixture prior)", _neural(VAETransformer, prior="mixture"), reconstructs=True
+    ),
+    "aae": Method(
+        "Adversarial AE",
+        _neural(AutoencoderTransformer, prior_matching="adversarial"),
+        reconstructs=True,
+    ),
     "conv_ae": Method(
         "Conv AE", _neural(AutoencoderTransformer, architecture="conv"), reconstructs=True
     ),
     "conv_vae": Method("Conv VAE", _neural(VAETransformer, architecture="conv"), reconstructs=True),
+    "ae_umap": Method(
+        "AE + UMAP loss",
+        _neural(AutoencoderTransformer, neighbor_loss="umap"),
+        requires="umap",
+        reconstructs=True,
+    ),
+    "vae_umap": Method(
+        "VAE + UMAP loss",
+        _neural(VAETransformer, neighbor_loss="umap"),
+        requires="umap",
+        reconstructs=True,
+    ),
 }
 
 DEFAULT_METHODS = tuple(METHODS)
@@ -253,6 +275,8 @@ _COLUMNS = [
     "reconstruction_mse",
     "knn_accuracy",
     "trustworthiness",
+    "sample_precision",
+    "sample_recall",
     "fit_seconds",
     "transform_seconds",
     "evaluation",
@@ -268,7 +292,10 @@ class Comparison:
     table : pandas.DataFrame
         One row per method: ``method``, ``label``, ``parameters`` (those
         that differ from the estimator's defaults), ``reconstruction_mse``,
-        ``knn_accuracy``, ``trustworthiness``, ``fit_seconds``,
+        ``knn_accuracy``, ``trustworthiness``, ``sample_precision`` and
+        ``sample_recall`` (of as many rows from ``sample`` as there are test
+        rows, against the test rows; see
+        :func:`sklearn_ae.metrics.sample_precision_recall`), ``fit_seconds``,
         ``transform_seconds``, ``evaluation``. NaN where not applicable.
     estimators : dict
         Fitted estimators by method key.
@@ -333,7 +360,38 @@ def changed_parameters(estimator):
     return ", ".join(changed)
 
 
-def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
+# Dimensions of the PCA space in which samples are compared with the test rows: pixel-level
+# distances in hundreds of dimensions are dominated by noise, and 50 principal axes keep most
+# of the variance of every data set in benchmarks/ (all of it for tables).
+SAMPLE_FEATURE_DIMENSIONS = 50
+
+
+def sample_features(X_train, random_state=0):
+    """The fixed space in which ``compare`` measures samples: PCA of the training rows.
+
+    Parameters
+    ----------
+    X_train : ndarray of shape (n_samples, n_features)
+        Training rows.
+    random_state : int, default=0
+        Seed of the PCA's solver.
+
+    Returns
+    -------
+    features : PCA
+        Fitted, with ``min(50, n_samples, n_features)`` components.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sample_features(np.random.RandomState(0).normal(size=(30, 4))).n_components_
+    4
+    """
+    n_components = min(SAMPLE_FEATURE_DIMENSIONS, *X_train.shape)
+    return PCA(n_components, random_state=random_state).fit(X_train)
+
+
+def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors, features):
     """Fit one method and measure it on the test split."""
     start = time.perf_counter()
     if method.transductive:
@@ -353,6 +411,8 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
         "trustworthiness": trustworthiness(X_test, Z_test, n_neighbors=n_neighbors),
         "reconstruction_mse": np.nan,
         "knn_accuracy": np.nan,
+        "sample_precision": np.nan,
+        "sample_recall": np.nan,
         "evaluation": "train and test embedded together (no transform)"
         if method.transductive
         else "fit on train, transform test",
@@ -363,6 +423,10 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
     if y_train is not None:
         knn = KNeighborsClassifier(n_neighbors).fit(Z_train, y_train)
         row["knn_accuracy"] = knn.score(Z_test, y_test)
+    if hasattr(estimator, "sample"):
+        generated = estimator.sample(len(X_test), random_state=0)
+        precision, recall = sample_precision_recall(X_test, generated, features=features)
+        row["sample_precision"], row["sample_recall"] = precision, recall
     return row, Z_test
 
 
@@ -570,6 +634,7 @@ def compare(
     X = np.asarray(X, dtype=np.float64)
     X_train, X_test, y_train, y_test, scaling = split_and_scale(X, y, test_size, random_state)
     setting = Setting(n_components, random_state, max_iter, in_unit_interval(X), image_shape)
+    features = sample_features(X_train, random_state)
     rows, estimators, embeddings, notes = [], {}, {}, []
     if progress:
         from tqdm.auto import tqdm
@@ -584,7 +649,9 @@ def compare(
             )
             continue
         estimator = method.build(setting)
-        row, Z_test = _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors)
+        row, Z_test = _evaluate(
+            method, estimator, X_train, X_test, y_train, y_test, n_neighbors, features
+        )
         parameters = changed_parameters(estimator)
         rows.append({"method": key, "label": method.label, "parameters": parameters, **row})
         estimators[key], embeddings[key] = estimator, Z_test

@@ -1,0 +1,102 @@
+"""Sample quality of every generative model: improved precision and recall against held-out rows.
+
+``compare``'s 80/20 stratified split (random_state=0) of digits and MNIST-5k;
+each model generates as many rows as there are test rows with
+``sample(n, random_state=0)``, and :func:`sklearn_ae.metrics.sample_precision_recall`
+(k=3 nearest-neighbour balls, in the PCA(50) space of the training rows)
+compares them with the test rows. Two references frame the numbers: the
+training rows themselves (as many as the test rows: what a perfect generator
+would score) and uniform noise over the training rows' range (what a useless
+one scores). Models: the autoencoder (Gaussian mixture fitted to its codes), the
+adversarial autoencoder (prior draws decoded), the VAE and the mixture-prior
+VAE, with their defaults at ``--n-components`` codes and ``random_state=seed``.
+Writes benchmarks/results/sample_quality.md.
+
+    python benchmarks/sample_quality.py
+    python benchmarks/sample_quality.py --data digits --seeds 0 --n-components 2
+"""
+
+import argparse
+from collections import defaultdict
+
+import numpy as np
+from _report import markdown_table, write_result
+from neighbor_maps import summary
+
+from sklearn_ae import AutoencoderTransformer, VAETransformer
+from sklearn_ae.compare import compare, sample_features, split_and_scale
+from sklearn_ae.datasets import load_dataset
+from sklearn_ae.metrics import sample_precision_recall
+
+MEASURES = ["sample_precision", "sample_recall", "reconstruction_mse", "fit_seconds"]
+
+
+def models(n_components, seed):
+    """The generative models of one seed, as ``compare`` takes them."""
+    return [
+        ("Autoencoder (mixture on codes)", AutoencoderTransformer(n_components, random_state=seed)),
+        (
+            "Adversarial AE (normal prior)",
+            AutoencoderTransformer(n_components, prior_matching="adversarial", random_state=seed),
+        ),
+        ("VAE", VAETransformer(n_components, random_state=seed)),
+        ("VAE (mixture prior)", VAETransformer(n_components, prior="mixture", random_state=seed)),
+    ]
+
+
+def references(X, y):
+    """Precision and recall of the training rows and of uniform noise, on the same split."""
+    X_train, X_test, _, _, _ = split_and_scale(X, y, 0.2, 0)
+    features = sample_features(X_train, 0)
+    rng = np.random.RandomState(0)
+    training_rows = X_train[rng.choice(len(X_train), len(X_test), replace=False)]
+    noise = rng.uniform(X_train.min(axis=0), X_train.max(axis=0), size=X_test.shape)
+    return [
+        (
+            "training rows (reference)",
+            sample_precision_recall(X_test, training_rows, features=features),
+        ),
+        ("uniform noise (reference)", sample_precision_recall(X_test, noise, features=features)),
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="digits,mnist", help="comma-separated data sets")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated model seeds")
+    parser.add_argument("--n-components", type=int, default=10)
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    for name in args.data.split(","):
+        data = load_dataset(name)
+        for label, (precision, recall) in references(data.data, data.target):
+            rows.append([name, label, f"{precision:.3f}", f"{recall:.3f}", "-", "-"])
+            print(*rows[-1], flush=True)
+        results = defaultdict(lambda: defaultdict(list))
+        for seed in seeds:
+            methods = models(args.n_components, seed)
+            comparison = compare(
+                data.data, data.target, methods=methods, n_components=args.n_components
+            )
+            for row in comparison.table.to_dict(orient="records"):
+                for measure in MEASURES:
+                    results[row["method"]][measure].append(float(row[measure]))
+                print(name, seed, row["method"], *(f"{row[m]:.4g}" for m in MEASURES), flush=True)
+        for label, measures in results.items():
+            rows.append([name, label, *(summary(measures[m]) for m in MEASURES)])
+    header = ["data", "generator", "precision", "recall", "test MSE", "fit s"]
+    body = [
+        f"80/20 stratified split (random_state=0), n_components={args.n_components}, seeds "
+        f"{args.seeds}: mean (min-max) over the seeds. Precision: share of generated rows inside "
+        "the test rows' 3-NN balls; recall: share of test rows inside the generated rows' "
+        "3-NN balls; both in the PCA(50) space of the training rows.",
+        "",
+        *markdown_table(header, rows),
+    ]
+    title = "Sample quality: improved precision and recall of generated rows"
+    print(f"wrote {write_result('sample_quality', title, body)}")
+
+
+if __name__ == "__main__":
+    main()
