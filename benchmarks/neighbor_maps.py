@@ -1,0 +1,86 @@
+"""2-D maps with a neighbour-graph term (``neighbor_loss="umap"``) against UMAP, over seeds.
+
+One 80/20 stratified split (``compare``'s, random_state=0, pixels in [0, 1]);
+each seed refits UMAP, ``AutoencoderTransformer(2, neighbor_loss="umap")`` and
+``VAETransformer(2, neighbor_loss="umap", likelihood="bernoulli")`` with
+``random_state=seed``, otherwise with their defaults. Reports the mean and
+range over the seeds of the test rows' 5-NN accuracy, trustworthiness and
+reconstruction MSE, and the fit seconds. Writes
+benchmarks/results/neighbor_maps.md (needs umap-learn).
+
+    python benchmarks/neighbor_maps.py
+    python benchmarks/neighbor_maps.py --data digits --seeds 0
+"""
+
+import argparse
+from collections import defaultdict
+
+import numpy as np
+from _report import markdown_table, write_result
+from sklearn.decomposition import PCA
+from umap import UMAP
+
+from sklearn_ae import AutoencoderTransformer, VAETransformer
+from sklearn_ae.compare import compare
+from sklearn_ae.datasets import load_dataset
+
+MEASURES = ["knn_accuracy", "trustworthiness", "reconstruction_mse", "fit_seconds"]
+
+
+def models(seed):
+    """The methods of one seed, as ``compare`` takes them."""
+    return [
+        ("PCA", PCA(2)),
+        ("UMAP", UMAP(n_components=2, random_state=seed)),
+        ("Autoencoder", AutoencoderTransformer(2, random_state=seed)),
+        ("AE + UMAP loss", AutoencoderTransformer(2, neighbor_loss="umap", random_state=seed)),
+        (
+            "VAE + UMAP loss",
+            VAETransformer(2, neighbor_loss="umap", likelihood="bernoulli", random_state=seed),
+        ),
+    ]
+
+
+def summary(values):
+    """``mean (min-max)`` of a list of numbers, or ``-`` when there are none."""
+    values = [v for v in values if v == v]
+    if not values:
+        return "-"
+    digits = 4 if max(values) < 0.1 else 3 if max(values) < 10 else 1
+    mean = f"{np.mean(values):.{digits}f}"
+    if len(values) == 1:
+        return mean
+    return f"{mean} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="digits,mnist", help="comma-separated data sets")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated model seeds")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    rows = []
+    for name in args.data.split(","):
+        data = load_dataset(name)
+        results = defaultdict(lambda: defaultdict(list))
+        for seed in seeds:
+            table = compare(data.data, data.target, methods=models(seed), random_state=0).table
+            for row in table.to_dict(orient="records"):
+                for measure in MEASURES:
+                    results[row["method"]][measure].append(float(row[measure]))
+                print(name, seed, row["method"], *(f"{row[m]:.4g}" for m in MEASURES), flush=True)
+        for label, measures in results.items():
+            rows.append([name, label, *(summary(measures[m]) for m in MEASURES)])
+    header = ["data", "method", "5-NN test accuracy", "trustworthiness", "test MSE", "fit s"]
+    body = [
+        f"80/20 stratified split (random_state=0), n_components=2, seeds {args.seeds}: mean "
+        "(min-max) over the seeds. Test MSE through inverse_transform (UMAP has none).",
+        "",
+        *markdown_table(header, rows),
+    ]
+    title = "2-D maps: the neighbour-graph term against UMAP"
+    print(f"wrote {write_result('neighbor_maps', title, body)}")
+
+
+if __name__ == "__main__":
+    main()
