@@ -294,7 +294,7 @@ class Comparison:
         that differ from the estimator's defaults), ``reconstruction_mse``,
         ``knn_accuracy``, ``trustworthiness``, ``sample_precision`` and
         ``sample_recall`` (of as many rows from ``sample`` as there are test
-        rows, against the test rows; see
+        rows, against the test rows, in the scaled features; see
         :func:`sklearn_ae.metrics.sample_precision_recall`), ``fit_seconds``,
         ``transform_seconds``, ``evaluation``. NaN where not applicable.
     estimators : dict
@@ -360,38 +360,7 @@ def changed_parameters(estimator):
     return ", ".join(changed)
 
 
-# Dimensions of the PCA space in which samples are compared with the test rows: pixel-level
-# distances in hundreds of dimensions are dominated by noise, and 50 principal axes keep most
-# of the variance of every data set in benchmarks/ (all of it for tables).
-SAMPLE_FEATURE_DIMENSIONS = 50
-
-
-def sample_features(X_train, random_state=0):
-    """The fixed space in which ``compare`` measures samples: PCA of the training rows.
-
-    Parameters
-    ----------
-    X_train : ndarray of shape (n_samples, n_features)
-        Training rows.
-    random_state : int, default=0
-        Seed of the PCA's solver.
-
-    Returns
-    -------
-    features : PCA
-        Fitted, with ``min(50, n_samples, n_features)`` components.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> sample_features(np.random.RandomState(0).normal(size=(30, 4))).n_components_
-    4
-    """
-    n_components = min(SAMPLE_FEATURE_DIMENSIONS, *X_train.shape)
-    return PCA(n_components, random_state=random_state).fit(X_train)
-
-
-def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors, features):
+def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
     """Fit one method and measure it on the test split."""
     start = time.perf_counter()
     if method.transductive:
@@ -425,7 +394,7 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors, 
         row["knn_accuracy"] = knn.score(Z_test, y_test)
     if hasattr(estimator, "sample"):
         generated = estimator.sample(len(X_test), random_state=0)
-        precision, recall = sample_precision_recall(X_test, generated, features=features)
+        precision, recall = sample_precision_recall(X_test, generated)
         row["sample_precision"], row["sample_recall"] = precision, recall
     return row, Z_test
 
@@ -634,7 +603,6 @@ def compare(
     X = np.asarray(X, dtype=np.float64)
     X_train, X_test, y_train, y_test, scaling = split_and_scale(X, y, test_size, random_state)
     setting = Setting(n_components, random_state, max_iter, in_unit_interval(X), image_shape)
-    features = sample_features(X_train, random_state)
     rows, estimators, embeddings, notes = [], {}, {}, []
     if progress:
         from tqdm.auto import tqdm
@@ -649,9 +617,7 @@ def compare(
             )
             continue
         estimator = method.build(setting)
-        row, Z_test = _evaluate(
-            method, estimator, X_train, X_test, y_train, y_test, n_neighbors, features
-        )
+        row, Z_test = _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors)
         parameters = changed_parameters(estimator)
         rows.append({"method": key, "label": method.label, "parameters": parameters, **row})
         estimators[key], embeddings[key] = estimator, Z_test

@@ -6,19 +6,23 @@ it is the one that needs no pretrained network and no second model fitted
 per comparison, and it separates the two ways a generator fails:
 
 - **precision**, the fraction of generated rows that fall inside the real
-  rows' manifold (realism: a blurry or noisy sample lies outside it);
+  rows' manifold (realism: noise, or a row mixing unrelated ones, lies
+  outside it);
 - **recall**, the fraction of real rows that fall inside the generated rows'
-  manifold (coverage: a generator that repeats a few modes misses most rows).
+  manifold (coverage: a generator that repeats a few kinds of rows, or blurs
+  its samples towards a few averages, misses most rows).
 
 Each manifold is the union of k-nearest-neighbour balls around its rows
 (Kynkaanniemi, Karras, Laine, Lehtinen & Aila, "Improved precision and recall
 metric for assessing generative models", NeurIPS 2019). A classifier
 two-sample test gives one number that mixes both failures, and its value
-depends on the classifier chosen. Distances are taken in a fixed feature
-space, the same for every model compared: the paper uses a pretrained image
-network's features, which tables and gene expression do not have, so
-:func:`sample_precision_recall` takes any fitted transformer, and ``compare``
-passes a PCA fitted on the training rows.
+depends on the classifier chosen. The paper takes distances between a
+pretrained image network's features, which tables and gene expression do not
+have; ``compare`` takes them between the rows as every method sees them
+(pixels in [0, 1], other data standardized). A cheaper space can hide the
+worst generator: in the PCA(50) space of MNIST-5k's training rows, uniform
+noise scored a precision of 0.95 (the noise lies off the principal subspace,
+which the projection discards), in the pixel space 0.00.
 """
 
 import numpy as np
@@ -56,7 +60,7 @@ def sample_precision_recall(X_real, X_generated, *, n_neighbors=3, features=None
         k of the k-NN balls (3 in Kynkaanniemi et al.).
     features : fitted transformer or None, default=None
         Maps both sets into the space where distances are taken (for
-        instance a PCA fitted on the training rows); the raw features if None.
+        instance a network's features); the features as given if None.
 
     Returns
     -------

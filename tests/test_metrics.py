@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_ae import AutoencoderTransformer
-from sklearn_ae.compare import compare, sample_features
+from sklearn_ae.compare import compare
 from sklearn_ae.metrics import sample_precision_recall
 
 
@@ -18,12 +19,11 @@ def digits_split():
 
 def test_a_trained_models_samples_rank_above_noise(digits_split):
     X_train, X_test = digits_split
-    features = sample_features(X_train)
     model = AutoencoderTransformer(8, hidden_layer_sizes=(64,), max_iter=20, random_state=0)
     generated = model.fit(X_train).sample(len(X_test), random_state=0)
     noise = np.random.RandomState(0).uniform(0, 1, size=X_test.shape)
-    model_scores = sample_precision_recall(X_test, generated, features=features)
-    noise_scores = sample_precision_recall(X_test, noise, features=features)
+    model_scores = sample_precision_recall(X_test, generated)
+    noise_scores = sample_precision_recall(X_test, noise)
     assert model_scores[0] > noise_scores[0] + 0.5
     assert model_scores[1] > noise_scores[1]
 
@@ -36,6 +36,14 @@ def test_real_rows_score_high_and_a_single_mode_has_no_recall(digits_split):
     repeated = np.repeat(X_test[:1], len(X_test), axis=0)
     precision, recall = sample_precision_recall(X_test, repeated)
     assert precision == 1.0 and recall < 0.05
+
+
+def test_features_map_both_sets():
+    rng = np.random.RandomState(0)
+    real, shifted = rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + [10.0, 0.0]
+    keep_second = FunctionTransformer(lambda X: X[:, 1:])
+    assert sample_precision_recall(real, shifted)[0] < 0.05
+    assert sample_precision_recall(real, shifted, features=keep_second)[0] > 0.9
 
 
 def test_bad_inputs_are_named():
