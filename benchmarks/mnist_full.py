@@ -10,6 +10,10 @@ against the median of epochs 2-6. Writes benchmarks/results/mnist_full.md.
 
     python benchmarks/mnist_full.py
     python benchmarks/mnist_full.py --params '{"max_iter": 40}' --tag 40epochs
+    python benchmarks/mnist_full.py --params '{"architecture": "conv", "max_iter": 24}' --cosine
+
+``--cosine`` adds skorch's ``LRScheduler`` with a cosine decay of the learning
+rate to zero over ``max_iter`` epochs (a callback, as a user would pass it).
 """
 
 import argparse
@@ -20,6 +24,8 @@ from _report import markdown_table, write_result
 from _suite import load_full_mnist
 from generalization import epoch_slowdown
 from sklearn.decomposition import PCA
+from skorch.callbacks import LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from sklearn_ae import AutoencoderTransformer
 
@@ -32,8 +38,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="{}", help="JSON of AutoencoderTransformer params")
     parser.add_argument("--tag", default="", help="suffix of the results file")
+    parser.add_argument("--cosine", action="store_true", help="cosine learning-rate decay")
     args = parser.parse_args()
     params = json.loads(args.params)
+    if args.cosine:
+        epochs = params.get("max_iter", AutoencoderTransformer().max_iter)
+        schedule = LRScheduler(policy=CosineAnnealingLR, T_max=epochs)
+        params["callbacks"] = [("lr_schedule", schedule)]
     X_train, _, X_test, _ = load_full_mnist()
     pca = squared_error_per_image(PCA(30).fit(X_train), X_test)
     ae = AutoencoderTransformer(30, random_state=0, verbose=1, **params)
@@ -45,7 +56,8 @@ def main():
     rows = [
         ["PCA", f"{pca:.2f}", "-", "-", "-"],
         [
-            f"AutoencoderTransformer({params or 'defaults'})",
+            f"AutoencoderTransformer({json.loads(args.params) or 'defaults'})"
+            + (", cosine learning-rate decay" if args.cosine else ""),
             f"{error:.2f}",
             f"{seconds:.0f}",
             ae.n_iter_,
