@@ -171,3 +171,17 @@ def test_defaults_keep_training_where_it_generalises(X):
     ae = AutoencoderTransformer(n_components=2, max_iter=30, random_state=0)
     # Measured: 0.70 of PCA's test MSE after 30 epochs.
     assert held_out_mse(ae, X_train, X_test) < 0.85 * held_out_mse(PCA(2), X_train, X_test)
+
+
+def test_a_learning_rate_schedule_passed_as_callback_decays_the_rate(X):
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import CosineAnnealingLR
+
+    schedule = LRScheduler(policy=CosineAnnealingLR, T_max=4)
+    ae = AutoencoderTransformer(
+        2, **{**FAST, "max_iter": 4}, callbacks=[("lr_schedule", schedule)]
+    ).fit(X[:200])
+    rates = ae.net_.history[:, "event_lr"]
+    assert rates[0] == pytest.approx(ae.learning_rate)
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
+    assert ae.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
