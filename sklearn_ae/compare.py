@@ -377,7 +377,10 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
     row = {
         "fit_seconds": fit_seconds,
         "transform_seconds": transform_seconds,
-        "trustworthiness": trustworthiness(X_test, Z_test, n_neighbors=n_neighbors),
+        # scikit-learn defines trustworthiness for fewer neighbours than half the rows only.
+        "trustworthiness": trustworthiness(X_test, Z_test, n_neighbors=n_neighbors)
+        if n_neighbors < len(X_test) / 2
+        else np.nan,
         "reconstruction_mse": np.nan,
         "knn_accuracy": np.nan,
         "sample_precision": np.nan,
@@ -576,7 +579,8 @@ def compare(
     max_iter : int or None, default=None
         Epochs of the neural methods; None keeps their defaults.
     n_neighbors : int, default=5
-        Neighbours for k-NN accuracy and trustworthiness.
+        Neighbours for k-NN accuracy and trustworthiness (NaN when the test
+        split has no more than ``2 * n_neighbors`` rows).
     random_state : int, default=0
         Seed of the split and of every method.
     image_shape : tuple of int or None, default=None

@@ -66,6 +66,15 @@ def test_compare_standardizes_unbounded_data_and_works_without_labels():
     assert abs(result.X_test.mean()) < 0.5
 
 
+def test_compare_leaves_trustworthiness_undefined_on_a_tiny_test_split(digits):
+    X, y = digits
+    result = compare(X[:50], y[:50], methods=["pca"])
+    row = result.table.iloc[0]
+    assert len(result.X_test) == 10
+    assert np.isnan(row["trustworthiness"])
+    assert 0 <= row["knn_accuracy"] <= 1 and row["reconstruction_mse"] > 0
+
+
 def test_missing_optional_package_is_a_note_not_a_crash(digits, monkeypatch):
     monkeypatch.setitem(
         METHODS, "fake", Method("Fake", lambda *a: None, requires="no_such_package_xyz")
