@@ -183,5 +183,5 @@ def test_a_learning_rate_schedule_passed_as_callback_decays_the_rate(X):
     ).fit(X[:200])
     rates = ae.net_.history[:, "event_lr"]
     assert rates[0] == pytest.approx(ae.learning_rate)
-    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
+    assert all(later < earlier for earlier, later in zip(rates[:-1], rates[1:], strict=True))
     assert ae.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)

@@ -1,4 +1,5 @@
-"""Surviving faults: Ctrl-C during fit, checkpoints, resuming after a crash."""
+"""Surviving faults: Ctrl-C during fit, checkpoints, resuming after a crash, divergence,
+and subnormal floats that would slow training down."""
 
 import os
 import re
@@ -16,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer
+from sklearn_ae._callbacks import FLUSH_BELOW, SubnormalFlush
 
 SMALL = {
     "n_components": 2,
@@ -309,3 +311,13 @@ def test_checkpoint_resumes_on_a_gpu(X, tmp_path):
     assert resumed.n_iter_ == 8
     assert resumed.loss_curve_[:4] == interrupted.loss_curve_[:4]
     assert np.isfinite(resumed.transform(X)).all()
+
+
+def test_a_value_kept_by_a_flush_cannot_turn_subnormal_before_the_next_flush():
+    # Adam's first moment shrinks fastest: by beta1 = 0.9 per step once its gradient is zero.
+    smallest_kept = torch.tensor(FLUSH_BELOW, dtype=torch.float32)
+    steps_between_flushes = SubnormalFlush().every
+    decayed = smallest_kept * torch.tensor(0.9) ** steps_between_flushes
+    assert decayed >= torch.finfo(torch.float32).tiny
+    # And it is far below anything that changes a float32 sum with a number above 2**-75.
+    assert float(torch.tensor(2.0**-75) + smallest_kept) == 2.0**-75
