@@ -61,7 +61,10 @@ FLUSH_BELOW = 2.0**-100
 
 @torch.no_grad()
 def flush_near_subnormals(tensors, below=FLUSH_BELOW):
-    """Set the entries of each floating-point tensor whose magnitude is below ``below`` to zero.
+    """Set the entries of each floating-point tensor below ``below`` in magnitude to zero.
+
+    Subnormal entries always go, also where ``below`` is inside a narrow
+    type's subnormal range (float16).
 
     Examples
     --------
@@ -73,7 +76,8 @@ def flush_near_subnormals(tensors, below=FLUSH_BELOW):
     """
     for tensor in tensors:
         if tensor.is_floating_point():
-            tensor.masked_fill_(tensor.abs() < below, 0)
+            limit = max(below, torch.finfo(tensor.dtype).tiny)
+            tensor.masked_fill_(tensor.abs() < limit, 0)
 
 
 class SubnormalFlush(Callback):
