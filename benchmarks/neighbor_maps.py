@@ -10,9 +10,16 @@ benchmarks/results/neighbor_maps.md (needs umap-learn).
 
     python benchmarks/neighbor_maps.py
     python benchmarks/neighbor_maps.py --data digits --seeds 0
+    python benchmarks/neighbor_maps.py --methods "AE + UMAP loss" --tag long \
+        --ae-params '{"early_stopping": false, "max_iter": 150, "batch_size": 512,
+                      "learning_rate": 0.003}'
+
+``--ae-params`` (JSON) adds parameters to "AE + UMAP loss"; ``--methods`` keeps
+only the named rows; ``--tag`` suffixes the results file.
 """
 
 import argparse
+import json
 from collections import defaultdict
 
 import numpy as np
@@ -27,13 +34,17 @@ from sklearn_ae.datasets import load_dataset
 MEASURES = ["knn_accuracy", "trustworthiness", "reconstruction_mse", "fit_seconds"]
 
 
-def models(seed):
+def models(seed, ae_params=None):
     """The methods of one seed, as ``compare`` takes them."""
+    ae_params = ae_params or {}
     return [
         ("PCA", PCA(2)),
         ("UMAP", UMAP(n_components=2, random_state=seed)),
         ("Autoencoder", AutoencoderTransformer(2, random_state=seed)),
-        ("AE + UMAP loss", AutoencoderTransformer(2, neighbor_loss="umap", random_state=seed)),
+        (
+            "AE + UMAP loss",
+            AutoencoderTransformer(2, neighbor_loss="umap", random_state=seed, **ae_params),
+        ),
         (
             "VAE + UMAP loss",
             VAETransformer(2, neighbor_loss="umap", likelihood="bernoulli", random_state=seed),
@@ -57,14 +68,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits,mnist", help="comma-separated data sets")
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated model seeds")
+    parser.add_argument("--methods", default="", help="comma-separated row names to keep")
+    parser.add_argument("--ae-params", default="{}", help="JSON of extra AE + UMAP parameters")
+    parser.add_argument("--tag", default="", help="suffix of the results file")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    ae_params = json.loads(args.ae_params)
+    keep = set(filter(None, args.methods.split(",")))
     rows = []
     for name in args.data.split(","):
         data = load_dataset(name)
         results = defaultdict(lambda: defaultdict(list))
         for seed in seeds:
-            table = compare(data.data, data.target, methods=models(seed), random_state=0).table
+            methods = [m for m in models(seed, ae_params) if not keep or m[0] in keep]
+            table = compare(data.data, data.target, methods=methods, random_state=0).table
             for row in table.to_dict(orient="records"):
                 for measure in MEASURES:
                     results[row["method"]][measure].append(float(row[measure]))
@@ -74,12 +91,14 @@ def main():
     header = ["data", "method", "5-NN test accuracy", "trustworthiness", "test MSE", "fit s"]
     body = [
         f"80/20 stratified split (random_state=0), n_components=2, seeds {args.seeds}: mean "
-        "(min-max) over the seeds. Test MSE through inverse_transform (UMAP has none).",
+        "(min-max) over the seeds. Test MSE through inverse_transform (UMAP has none)."
+        + (f" AE + UMAP loss with {args.ae_params}." if ae_params else ""),
         "",
         *markdown_table(header, rows),
     ]
     title = "2-D maps: the neighbour-graph term against UMAP"
-    print(f"wrote {write_result('neighbor_maps', title, body)}")
+    name = "neighbor_maps" + (f"_{args.tag}" if args.tag else "")
+    print(f"wrote {write_result(name, title, body)}")
 
 
 if __name__ == "__main__":
