@@ -19,12 +19,12 @@ of epochs 2-6). Writes benchmarks/results/generalization.md.
 import argparse
 import json
 import math
-import time
 
 import numpy as np
 import torch
 from _report import markdown_table, write_result
 from _suite import SUITE
+from speed import hand_written_fit
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer
 from sklearn_ae.compare import compare
@@ -51,29 +51,15 @@ def epoch_slowdown(model, window=1):
 def plain_loop_slowdown(n_rows, n_features, epochs=60, seed=0):
     """:func:`slowdown` of a hand-written PyTorch loop: this machine's timing noise.
 
-    The default network's shape (hidden (512, 256), 2 codes), batch 128, Adam,
+    The default network for 2 codes (without the linear path), batch 128, Adam,
     no validation, callbacks or history: whatever varies between its epochs is
     the machine, not the package.
     """
-    torch.manual_seed(seed)
-    sizes = [n_features, 512, 256, 2, 256, 512, n_features]
-    layers = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layers.append(torch.nn.Linear(fan_in, fan_out))
-        if i not in (2, len(sizes) - 2):
-            layers.append(torch.nn.ReLU())
-    net = torch.nn.Sequential(*layers)
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    X = torch.rand(n_rows, n_features)
+    X = torch.rand(n_rows, n_features, generator=torch.Generator().manual_seed(seed))
+    template = AutoencoderTransformer(2, init="random", max_iter=1, random_state=seed)
+    module = template.fit(X.numpy()).net_.module_
     durations = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        for batch in X[torch.randperm(n_rows)].split(128):
-            loss = (net(batch) - batch).pow(2).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        durations.append(time.perf_counter() - start)
+    hand_written_fit(module, X, epochs, 128, 1e-3, 1e-5, durations)
     return slowdown(durations), slowdown(durations, 3), float(np.median(durations))
 
 

@@ -30,11 +30,15 @@ from sklearn_ae import AutoencoderTransformer
 from sklearn_ae.datasets import load_dataset
 
 
-def hand_written_fit(module, X, epochs, batch_size, lr, weight_decay):
-    """The plain PyTorch training loop that skorch's loop is measured against."""
+def hand_written_fit(module, X, epochs, batch_size, lr, weight_decay, durations=None):
+    """The plain PyTorch training loop that skorch's loop is measured against.
+
+    Appends each epoch's seconds to ``durations`` when given a list.
+    """
     optimizer = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
     module.train()
     for _ in range(epochs):
+        epoch_start = time.perf_counter()
         order = torch.randperm(len(X))
         for start in range(0, len(X), batch_size):
             xb = X[order[start : start + batch_size]]
@@ -43,6 +47,8 @@ def hand_written_fit(module, X, epochs, batch_size, lr, weight_decay):
             loss = (output - xb).pow(2).mean()
             loss.backward()
             optimizer.step()
+        if durations is not None:
+            durations.append(time.perf_counter() - epoch_start)
     return module
 
 
