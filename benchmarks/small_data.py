@@ -133,10 +133,8 @@ def time_table(names, epochs, repeats):
             for key in fits:
                 median = float(np.median(seconds[key]))
                 own = f"{median / same_network:.2f}" if key in ("AE", "loop, PCA start") else "-"
-                rows.append(
-                    [name, label, key, f"{median:.2f}", f"{median / loop:.2f}", own]
-                    + [f"{mse[key]:.4f}"]
-                )
+                ratio = f"{median / loop:.2f}"
+                rows.append([name, label, key, f"{median:.2f}", ratio, own, f"{mse[key]:.4f}"])
                 print(*rows[-1], flush=True)
     return rows
 
