@@ -96,6 +96,14 @@ class BatchIterator:
     min_batch_size : int, default=1
         A last batch smaller than this joins the one before it (batch
         normalisation cannot train on a single row).
+    labeled_fraction : float, default=0.0
+        Above 0, and when the data mix labeled rows (a condition that is not
+        all zeros) with unlabeled ones (a condition of zeros), this share of
+        every batch, or the labeled rows' share of the data if larger, is
+        labeled rows, taken in turns from their own shuffled order, and the
+        rest are unlabeled rows; an epoch is then one pass over the unlabeled
+        rows. Semi-supervised training uses it so that a few labeled rows
+        reach every batch instead of one in forty.
 
     Examples
     --------
@@ -106,28 +114,72 @@ class BatchIterator:
     >>> batches.min_batch_size = 2
     >>> len(batches), [xb.shape[0] for xb, _ in batches]
     (2, [2, 3])
+    >>> labels = torch.eye(2)[[0, 1, 0, 0, 0, 0, 0, 0]]
+    >>> labels[2:] = 0  # rows 2-7 unlabeled
+    >>> mixed = BatchIterator(TensorDataset(torch.zeros(8, 2), labels), 4, labeled_fraction=0.5)
+    >>> [int((xb["condition"].sum(1) > 0).sum()) for xb, _ in mixed]
+    [2, 2, 2]
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, min_batch_size=1):
+    def __init__(self, dataset, batch_size, shuffle=False, min_batch_size=1, labeled_fraction=0.0):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.min_batch_size = min_batch_size
+        self.labeled_fraction = labeled_fraction
 
-    def _bounds(self):
-        n = len(self.dataset)
-        starts = list(range(0, n, self.batch_size))
+    def _labeled(self):
+        """Indices of the labeled and of the unlabeled rows when batches mix them, else None."""
+        condition = self.dataset.condition
+        if self.labeled_fraction <= 0 or condition is None:
+            return None
+        labeled = condition.abs().sum(dim=1) > 0
+        if labeled.all() or not labeled.any():
+            return None
+        return labeled.nonzero().flatten(), (~labeled).nonzero().flatten()
+
+    def _bounds(self, n, step):
+        starts = list(range(0, n, step))
         if len(starts) > 1 and n - starts[-1] < self.min_batch_size:
             starts.pop()
-        return zip(starts, [*starts[1:], n], strict=True)
+        return list(zip(starts, [*starts[1:], n], strict=True))
+
+    def _n_labeled(self, n_labeled_rows):
+        share = max(self.labeled_fraction, n_labeled_rows / len(self.dataset))
+        # At least one row of each kind per batch.
+        return min(max(1, round(share * self.batch_size)), self.batch_size - 1)
 
     def __len__(self):
-        return len(list(self._bounds()))
+        split = self._labeled()
+        if split is None:
+            return len(self._bounds(len(self.dataset), self.batch_size))
+        labeled, unlabeled = split
+        return len(self._bounds(len(unlabeled), self.batch_size - self._n_labeled(len(labeled))))
 
     def __iter__(self):
+        split = self._labeled()
+        if split is not None:
+            yield from self._mixed_batches(*split)
+            return
         order = None
         if self.shuffle:
             order = torch.randperm(len(self.dataset), device=self.dataset.X.device)
-        for start, stop in self._bounds():
+        for start, stop in self._bounds(len(self.dataset), self.batch_size):
             rows = slice(start, stop) if order is None else order[start:stop]
             yield self.dataset.batch(rows)
+
+    def _mixed_batches(self, labeled, unlabeled):
+        n_labeled = self._n_labeled(len(labeled))
+        bounds = self._bounds(len(unlabeled), self.batch_size - n_labeled)
+        unlabeled = self._shuffled(unlabeled)
+        # Labeled rows in turns: whole passes over them, each pass in its own order.
+        passes = -(-len(bounds) * n_labeled // len(labeled))
+        turns = torch.cat([self._shuffled(labeled) for _ in range(passes)])
+        for i, (start, stop) in enumerate(bounds):
+            rows = torch.cat([turns[i * n_labeled : (i + 1) * n_labeled], unlabeled[start:stop]])
+            yield self.dataset.batch(rows)
+
+    def _shuffled(self, rows):
+        if not self.shuffle:
+            return rows
+        return rows[torch.randperm(len(rows), device=rows.device)]

@@ -135,6 +135,7 @@ def make_net(estimator, module, module_params, criterion, objective, penalties=(
         iterator_train=BatchIterator,
         iterator_train__shuffle=True,
         iterator_train__min_batch_size=options.get("min_batch_size", 1),
+        iterator_train__labeled_fraction=getattr(objective, "labeled_fraction", 0.0),
         iterator_valid=BatchIterator,
         train_split=None,
         callbacks=callbacks + list(options.get("callbacks", ())),

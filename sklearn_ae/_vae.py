@@ -123,11 +123,13 @@ class VAETransformer(BaseAutoencoder):
         ``predict`` and ``predict_proba`` use, and ``transform`` and ``score``
         infer the labels they are not given.
 
-    classification_weight : float, default=2000.0
+    classification_weight : float, default=500.0
         Semi-supervised training only: weight, per labeled row, of the
         classifier's cross-entropy on the labels, next to the bound in nats
-        per row. On MNIST-5k with 100 labels (seed 0) the test accuracy was
-        0.35 at 5, 0.71 at 50, 0.77-0.80 at 500 and 0.79 at 2000.
+        per row. A third of every training batch is labeled rows, however
+        few there are. On MNIST-5k with 100 labels (seed 0) the test
+        accuracy was 0.826 at 200 and 0.828 at 500 (0.788 at 2000 with
+        batches drawn at random from all rows, as before the labeled share).
 
     {noise_parameters}
 
@@ -230,7 +232,7 @@ class VAETransformer(BaseAutoencoder):
         n_importance_samples=1,
         n_score_samples=200,
         conditional=False,
-        classification_weight=2000.0,
+        classification_weight=500.0,
         noise=None,
         noise_level=0.1,
         sparsity=None,
