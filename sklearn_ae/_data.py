@@ -10,6 +10,8 @@ skorch's.
 
 import torch
 
+from ._objectives import labeled_rows
+
 
 class TensorDataset(torch.utils.data.Dataset):
     """Rows of a 2-D tensor, optionally with a per-row condition tensor.
@@ -133,7 +135,7 @@ class BatchIterator:
         condition = self.dataset.condition
         if self.labeled_fraction <= 0 or condition is None:
             return None
-        labeled = condition.abs().sum(dim=1) > 0
+        labeled = labeled_rows(condition)
         if labeled.all() or not labeled.any():
             return None
         return labeled.nonzero().flatten(), (~labeled).nonzero().flatten()
