@@ -48,7 +48,7 @@ m1_m2 = make_pipeline(
     VAETransformer(8, conditional=True, **small),
 )
 accuracy = {
-    "LogisticRegression\n(50 labeled rows)": LogisticRegression(max_iter=2000)
+    "LogisticRegression (50 labels)": LogisticRegression(max_iter=2000)
     .fit(X_train[keep], y_train[keep])
     .score(X_test, y_test),
     "LabelSpreading": LabelSpreading(kernel="knn", n_neighbors=7)
@@ -58,20 +58,20 @@ accuracy = {
     "M1+M2": np.mean(m1_m2.fit(X_train, y_partial).predict(X_test) == y_test),
 }
 for name, value in accuracy.items():
-    print(f"{name.replace(chr(10), ' ')}: {value:.3f}")
+    print(f"{name}: {value:.3f}")
 
 # %%
 # The classifier's confidence: ``predict_proba`` of the M2 on the test digits
 # it gets right and wrong.
 proba = m2.predict_proba(X_test).max(axis=1)
-right = m2.predict(X_test) == y_test
+correct = m2.predict(X_test) == y_test
 
-fig, (left, right_ax) = plt.subplots(1, 2, figsize=(9, 3.5))
-left.barh(list(accuracy), list(accuracy.values()))
-left.set_xlim(0, 1)
-left.set_xlabel("test accuracy")
-right_ax.hist([proba[right], proba[~right]], bins=20, label=["right", "wrong"])
-right_ax.set_xlabel("M2: largest predicted probability")
-right_ax.legend()
+fig, (bars, histogram) = plt.subplots(1, 2, figsize=(10, 3.5))
+bars.barh(list(accuracy), list(accuracy.values()))
+bars.set_xlim(0, 1)
+bars.set_xlabel("test accuracy")
+histogram.hist([proba[correct], proba[~correct]], bins=20, label=["right", "wrong"])
+histogram.set_xlabel("M2: largest predicted probability")
+histogram.legend()
 plt.tight_layout()
 plt.show()
