@@ -32,6 +32,7 @@ from ._neighbors import (
     NEIGHBOR_LOSSES,
     NeighborGraph,
     fuzzy_neighbor_graph,
+    knn_graph,
     reference_neighbor_graph,
 )
 from ._noise import NOISES, make_corruption
@@ -192,7 +193,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         train, valid = data, None
         if self.early_stopping and not partial:
             train, valid = session.split_validation(data, self.validation_fraction, rng)
-        if self.neighbor_loss is not None:
+        if self._uses_neighbor_graph():
             train, valid = self._with_neighbor_graphs(train, valid, rng)
         checkpoint, state = None, None
         if self.checkpoint_dir is not None and not partial:
@@ -221,16 +222,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return X, condition
 
     def _with_neighbor_graphs(self, train, valid, rng):
-        """Training and validation rows carrying their neighbours among the training rows."""
+        """Training rows carrying their neighbours among themselves, and validation rows
+        theirs among the training rows when a term of the validation loss needs them."""
         if len(train) < 2:
             raise ValueError(
-                f"neighbor_loss={self.neighbor_loss!r} needs a neighbour graph, which needs at "
+                f"{self._uses_neighbor_graph()} needs a neighbour graph, which needs at "
                 f"least 2 rows, got {len(train)}; pass more rows (partial_fit: larger chunks)."
             )
         X = train.X.cpu().numpy()
-        graph = fuzzy_neighbor_graph(X, self.n_neighbors, rng.randint(_MAX_SEED))
+        if self.neighbor_loss is None:
+            graph = knn_graph(X)
+        else:
+            graph = fuzzy_neighbor_graph(X, self.n_neighbors, rng.randint(_MAX_SEED))
         train = train.with_neighbors(NeighborGraph(graph, train.X, train.condition))
-        if valid is not None:
+        if valid is not None and self.neighbor_loss is not None:
             graph = reference_neighbor_graph(valid.X.cpu().numpy(), X, self.n_neighbors)
             fixed = NeighborGraph(graph, train.X, train.condition, seed=rng.randint(_MAX_SEED))
             valid = valid.with_neighbors(fixed)
@@ -317,6 +322,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _check_training_data(self, X):
         """Raise ValueError (or warn) if X does not suit the model's other settings."""
+
+    def _uses_neighbor_graph(self):
+        """What asks for a neighbour graph in the training batches (for error messages), or ''."""
+        return "" if self.neighbor_loss is None else f"neighbor_loss={self.neighbor_loss!r}"
 
     def _model_penalties(self):
         """Terms of the loss that the model's own parameters add (e.g. a discriminator's)."""

@@ -1,4 +1,4 @@
-"""Neighbour-graph terms: keep the fuzzy k-NN graph of the rows in the geometry of the codes.
+"""Neighbour-graph terms: keep the k-NN graph of the rows in the codes and in the classifier.
 
 ``neighbor_loss="umap"`` adds UMAP's cross-entropy (McInnes, Healy & Melville,
 2018) between the fuzzy neighbour graph of the training rows and the
@@ -18,12 +18,18 @@ among the few validation rows stopped digits maps after 38 epochs at a test
 5-NN accuracy of 0.84. Validation draws are fixed (``seed``): a loss that drew
 new pairs every epoch would move by chance, and early stopping would follow
 the noise.
+
+A semi-supervised VAE also has :class:`LabelConsistencyTerm`: the classifier's
+predictions for a row and its graph neighbours should agree. That graph is
+scikit-learn's symmetric k-NN graph of ``CONSISTENCY_NEIGHBORS`` neighbours
+(:func:`knn_graph`), so that M2 needs no umap-learn, unless ``neighbor_loss``
+asks for UMAP's graph, which then serves both terms.
 """
 
 import numpy as np
 import scipy.sparse
 import torch
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from torch.nn.functional import softplus
 
 from ._penalties import Penalty
@@ -32,6 +38,11 @@ from ._penalties import Penalty
 # curve 1 / (1 + a d^2b) fitted to min_dist=0.1, spread=1.
 NEGATIVE_SAMPLE_RATE = 5
 MIN_DIST = 0.1
+# Neighbours of a row in the label-consistency term's k-NN graph. UMAP's fuzzy graph of 15
+# weights about five nearest rows most; a uniform graph of 15 spreads the labels to farther,
+# more often differently labeled rows: M2 on MNIST-5k with 100 labels reached 0.833 (mean of
+# 3 seeds) with it, about as without the term (0.831), and 0.863 with 5 (the fuzzy graph: 0.859).
+CONSISTENCY_NEIGHBORS = 5
 # Neighbours drawn per row and batch. One draw per row gives a few hundred thousand edge samples
 # in a fit where UMAP takes millions; four raised the test 5-NN accuracy of a digits map from 0.897
 # to 0.925 in the same 100 epochs, for 1.3x the time.
@@ -74,6 +85,23 @@ def fuzzy_neighbor_graph(X, n_neighbors, random_state=0):
         knn_dists=distances.astype(np.float32),
     )
     return graph.tocsr()
+
+
+def knn_graph(X, n_neighbors=CONSISTENCY_NEIGHBORS):
+    """Symmetric k-NN connectivity graph of the rows of X, as a CSR matrix of ones.
+
+    Rows i and j are linked when either is among the other's ``n_neighbors``
+    nearest rows (the row itself not counted); exact Euclidean neighbours.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> graph = knn_graph(np.array([[0.0], [1.0], [5.0], [6.0]]), n_neighbors=1)
+    >>> graph.toarray().astype(int).tolist()
+    [[0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]]
+    """
+    graph = kneighbors_graph(X, min(n_neighbors, len(X) - 1), include_self=False)
+    return graph.maximum(graph.T).tocsr()
 
 
 def reference_neighbor_graph(X, reference, n_neighbors):
@@ -261,6 +289,61 @@ class UMAPNeighborTerm(Penalty):
             neighbor_condition = neighbor_condition.flatten(0, 1)
         neighbor_codes = module.encode(neighbor_x.flatten(0, 1), neighbor_condition)
         per_row = self.cross_entropy(codes, neighbor_codes, codes[batch["negatives"]])
+        return (batch["neighbor_weight"] * per_row).mean()
+
+
+def symmetric_kl(log_p, log_q):
+    """``(KL(p || q) + KL(q || p)) / 2`` over the last axis, from log-probabilities.
+
+    Examples
+    --------
+    >>> import torch
+    >>> p = torch.tensor([[0.5, 0.5]]).log()
+    >>> symmetric_kl(p, p).tolist(), bool(symmetric_kl(p, torch.tensor([[0.9, 0.1]]).log()) > 0)
+    ([0.0], True)
+    """
+    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(-1) / 2
+
+
+class LabelConsistencyTerm(Penalty):
+    r"""Agreement of the classifier q(y|x) between graph neighbours (semi-supervised VAE).
+
+    For a row i and its drawn neighbours j, the symmetric KL divergence
+    between :math:`q(y|x_i)` and :math:`q(y|x_j)`, weighted by the row's
+    total membership and averaged over the batch: a graph regulariser of the
+    classifier (manifold regularisation, Belkin, Niyogi & Sindhwani, 2006),
+    which spreads the few labels along the neighbour graph as
+    ``LabelSpreading`` does, while the bound trains the classifier through
+    the generative model. It does not favour confident predictions by
+    itself: entropy minimisation lowered M2's MNIST-5k accuracy.
+
+    Parameters
+    ----------
+    weight : float
+        Multiplier of the term in the loss.
+
+    Examples
+    --------
+    >>> import scipy.sparse, torch
+    >>> from sklearn_ae._architectures import MLPArchitecture
+    >>> from sklearn_ae._modules import VariationalAutoencoder
+    >>> module = VariationalAutoencoder(4, 2, MLPArchitecture((8,)), n_conditions=3, n_classes=3)
+    >>> graph = NeighborGraph(scipy.sparse.csr_matrix(torch.ones(5, 5).numpy()), torch.rand(5, 4))
+    >>> batch = {"x": graph.X, **graph.neighbor_batch(torch.arange(5))}
+    >>> bool(LabelConsistencyTerm(1.0).value(module, batch, None) >= 0)
+    True
+    """
+
+    name = "label_consistency"
+
+    def value(self, module, batch, codes):
+        """The row-weighted batch mean of the divergences from the drawn neighbours."""
+        x = batch["x"]
+        log_q = torch.log_softmax(module.classify(x), dim=1)
+        neighbor_x = batch["neighbor_x"].flatten(0, 1)
+        neighbor_log_q = torch.log_softmax(module.classify(neighbor_x), dim=1)
+        neighbor_log_q = neighbor_log_q.reshape(len(x), -1, log_q.shape[1])
+        per_row = symmetric_kl(log_q[:, None, :], neighbor_log_q).sum(dim=1)
         return (batch["neighbor_weight"] * per_row).mean()
 
 

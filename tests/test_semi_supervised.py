@@ -1,5 +1,7 @@
 """The semi-supervised VAE (M2): y with -1 for unlabeled rows, predict and predict_proba."""
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -10,7 +12,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_ae import VAETransformer, load, save
+from sklearn_ae._architectures import MLPArchitecture
 from sklearn_ae._data import BatchIterator, TensorDataset
+from sklearn_ae._modules import VariationalAutoencoder
+from sklearn_ae._neighbors import LabelConsistencyTerm, NeighborGraph, knn_graph
 
 FAST = {"hidden_layer_sizes": (64,), "likelihood": "bernoulli", "random_state": 0}
 
@@ -41,15 +46,14 @@ def m2(digits):
     return VAETransformer(8, conditional=True, max_iter=40, **FAST).fit(X_train, y_partial)
 
 
-def test_classifier_reaches_the_supervised_baseline(m2, digits):
-    # Measured here: M2 0.852-0.861 (seeds 0-2) against LogisticRegression's 0.861 (digits,
-    # 5 labels per class); M2's unlabeled bound does not lift it above the baseline on this
-    # data (on MNIST-5k it does: benchmarks/semi_supervised.py).
+def test_classifier_beats_the_supervised_baseline(m2, digits):
+    # Measured here: M2 0.876-0.883 (seeds 0-2) against LogisticRegression's 0.861 on the
+    # labeled rows (digits, 5 labels per class); 0.852-0.861 without the consistency term.
     X_train, X_test, _, y_test, y_partial = digits
     labeled = y_partial != -1
     baseline = LogisticRegression(max_iter=2000).fit(X_train[labeled], y_partial[labeled])
     assert m2.semi_supervised_
-    assert np.mean(m2.predict(X_test) == y_test) > baseline.score(X_test, y_test) - 0.05
+    assert np.mean(m2.predict(X_test) == y_test) > baseline.score(X_test, y_test)
 
 
 def test_the_bound_alone_teaches_the_classifier(digits):
@@ -73,7 +77,7 @@ def test_stacked_m1_m2_is_a_pipeline(digits):
     ).fit(X_train, y_partial)
     assert m1_m2[-1].semi_supervised_
     assert m1_m2.predict_proba(X_test).shape == (len(X_test), 10)
-    assert np.mean(m1_m2.predict(X_test) == y_test) > 0.3  # chance 0.10; measured 0.51-0.54
+    assert np.mean(m1_m2.predict(X_test) == y_test) > 0.3  # chance 0.10
 
 
 def test_predict_proba_is_a_distribution_over_classes(m2, digits):
@@ -123,6 +127,41 @@ def test_importance_weighting_is_refused(digits):
 
 def test_history_logs_the_classification_term(m2):
     assert m2.net_.history[-1]["train_classification"] > 0
+    assert m2.net_.history[-1]["train_label_consistency"] > 0
+
+
+def test_consistency_term_is_zero_only_when_neighbours_agree():
+    module = VariationalAutoencoder(4, 2, MLPArchitecture((8,)), n_conditions=3, n_classes=3)
+    x = torch.rand(6, 4)
+    graph = NeighborGraph(knn_graph(x.numpy(), n_neighbors=2), x)
+    batch = {"x": x, **graph.neighbor_batch(torch.arange(6))}
+    term = LabelConsistencyTerm(1.0)
+    assert term.value(module, batch, None) > 0
+    # A classifier that ignores its input predicts the same everywhere: nothing to align.
+    torch.nn.init.zeros_(module.classifier_logits.weight)
+    assert term.value(module, batch, None) == 0
+
+
+def test_consistency_term_needs_no_umap_and_only_semi_supervised_fits_use_it(monkeypatch, digits):
+    monkeypatch.setitem(sys.modules, "umap", None)
+    X_train, _, y_train, _, y_partial = digits
+    m2 = VAETransformer(2, conditional=True, max_iter=1, **FAST).fit(X_train, y_partial)
+    assert "train_label_consistency" in m2.net_.history[-1]
+    off = VAETransformer(2, conditional=True, max_iter=1, consistency_weight=0, **FAST)
+    assert "train_label_consistency" not in off.fit(X_train, y_partial).net_.history[-1]
+    cvae = VAETransformer(2, conditional=True, max_iter=1, **FAST).fit(X_train, y_train)
+    assert "train_label_consistency" not in cvae.net_.history[-1]
+
+
+def test_consistency_term_spreads_the_labels(digits):
+    # Measured here, seeds 0-2: 0.852, 0.861, 0.861 without the term, 0.878, 0.876, 0.883
+    # with it (digits, 5 labels per class); the margin is two thirds of the smallest gain.
+    X_train, X_test, _, y_test, y_partial = digits
+    accuracy = {}
+    for weight in [0.0, 10.0]:
+        model = VAETransformer(8, conditional=True, max_iter=40, consistency_weight=weight, **FAST)
+        accuracy[weight] = np.mean(model.fit(X_train, y_partial).predict(X_test) == y_test)
+    assert accuracy[10.0] > accuracy[0.0] + 0.01
 
 
 def test_saved_model_predicts_the_same(m2, digits, tmp_path):
