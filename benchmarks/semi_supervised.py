@@ -8,7 +8,8 @@ LogisticRegression on the 100 labeled rows, SelfTrainingClassifier,
 LabelSpreading on the pixels and on PCA(50) codes. The VAE is
 ``VAETransformer(n_components=10, conditional=True, likelihood="bernoulli",
 random_state=seed)`` with its other defaults, for each seed, and the paper's
-stacked M1+M2: an M2 on the codes of an unsupervised VAE (``m1_m2``). Writes
+stacked M1+M2: an M2 on the codes of an unsupervised VAE (``m1_m2``), and
+M1+M2 whose M1 has the neighbour-graph term (``m1_umap_m2``). Writes
 benchmarks/results/semi_supervised.md.
 
     python benchmarks/semi_supervised.py
@@ -80,9 +81,23 @@ def m1_m2(seed):
     )
 
 
+def m1_umap_m2(seed):
+    """M1+M2 whose M1 also keeps UMAP's neighbour graph in its codes (needs umap-learn)."""
+    m1 = VAETransformer(
+        n_components=10, likelihood="bernoulli", neighbor_loss="umap", random_state=seed
+    )
+    return make_pipeline(
+        m1, StandardScaler(), VAETransformer(n_components=10, conditional=True, random_state=seed)
+    )
+
+
 def models():
     """The VAEs run for every seed: name and a function of the seed."""
-    return [("VAETransformer (M2)", m2), ("VAE codes then M2 (M1+M2)", m1_m2)]
+    return [
+        ("VAETransformer (M2)", m2),
+        ("VAE codes then M2 (M1+M2)", m1_m2),
+        ('VAE codes with neighbor_loss="umap" then M2', m1_umap_m2),
+    ]
 
 
 def main():
