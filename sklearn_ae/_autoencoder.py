@@ -333,7 +333,7 @@ class AutoencoderTransformer(BaseAutoencoder):
             "code_prior": code_prior,
         }
 
-    def _model_penalties(self):
+    def _model_penalties(self, X):
         if self.prior_matching is None:
             return []
         return [AdversarialPriorPenalty(self.adversarial_weight)]

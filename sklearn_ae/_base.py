@@ -252,7 +252,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         penalties = penalties_from_params(
             self.sparsity, self.sparsity_weight, self.sparsity_target, self.contractive_weight
         )
-        penalties += self._model_penalties()
+        penalties += self._model_penalties(X)
         if self.neighbor_loss is not None:
             penalties.append(NEIGHBOR_LOSSES[self.neighbor_loss](self.neighbor_weight))
         module, module_params = self._module_spec(X, penalties)
@@ -327,8 +327,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """What asks for a neighbour graph in the training batches (for error messages), or ''."""
         return "" if self.neighbor_loss is None else f"neighbor_loss={self.neighbor_loss!r}"
 
-    def _model_penalties(self):
-        """Terms of the loss that the model's own parameters add (e.g. a discriminator's)."""
+    def _model_penalties(self, X):
+        """Terms of the loss that the model's own parameters add for training rows X
+        (e.g. a discriminator's)."""
         return []
 
     def _initialize_module(self, net, X):

@@ -104,6 +104,27 @@ def knn_graph(X, n_neighbors=CONSISTENCY_NEIGHBORS):
     return graph.maximum(graph.T).tocsr()
 
 
+def nearest_neighbor_distance(X, max_rows=2000, random_state=0):
+    """Median Euclidean distance from a row of X to its nearest other row.
+
+    A scale of the data that a perturbation can be measured against: moving
+    a row by a fraction of it keeps the row nearer to itself than to its
+    neighbours. Above ``max_rows`` rows, the median is taken over that many
+    rows drawn with ``random_state`` (their neighbours among all rows).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(nearest_neighbor_distance(np.array([[0.0], [1.0], [3.0], [6.0]])))
+    1.5
+    """
+    rng = np.random.RandomState(random_state)
+    queries = X if len(X) <= max_rows else X[rng.choice(len(X), max_rows, replace=False)]
+    distances, _ = NearestNeighbors(n_neighbors=2).fit(X).kneighbors(queries)
+    # Column 0 is the row itself (or a duplicate of it, at distance 0 either way).
+    return np.median(distances[:, 1])
+
+
 def reference_neighbor_graph(X, reference, n_neighbors):
     """Membership strengths of the rows of X to their nearest rows of ``reference``, as CSR.
 
