@@ -1,4 +1,4 @@
-"""Sample quality: improved precision and recall of generated rows."""
+"""Sample quality (improved precision and recall of generated rows) and the MMD to a prior."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_ae import AutoencoderTransformer
 from sklearn_ae.compare import compare
-from sklearn_ae.metrics import sample_precision_recall
+from sklearn_ae.metrics import maximum_mean_discrepancy, sample_precision_recall
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +63,17 @@ def test_compare_reports_sample_quality_for_models_that_sample():
     assert np.isnan(by_method.loc["pca", "sample_precision"])
     assert 0 <= by_method.loc["ae", "sample_precision"] <= 1
     assert 0 <= by_method.loc["ae", "sample_recall"] <= 1
+
+
+def test_mmd_matches_its_definition_and_refuses_mismatched_features():
+    rng = np.random.RandomState(0)
+    A, B = rng.normal(size=(30, 3)), rng.normal(1, 1, size=(40, 3))
+
+    def kernel(P, Q):
+        return np.exp(-((P[:, None] - Q[None]) ** 2).sum(-1) / (2 * 0.7**2)).mean()
+
+    expected = kernel(A, A) + kernel(B, B) - 2 * kernel(A, B)
+    assert maximum_mean_discrepancy(A, B, bandwidth=0.7) == pytest.approx(expected)
+    assert maximum_mean_discrepancy(B, B) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="same features"):
+        maximum_mean_discrepancy(A, B[:, :2])
