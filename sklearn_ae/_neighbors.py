@@ -32,7 +32,7 @@ import torch
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from torch.nn.functional import softplus
 
-from ._penalties import Penalty
+from ._penalties import Penalty, categorical_kl
 
 # UMAP's defaults: five negative pairs per positive one, and the low-dimensional similarity
 # curve 1 / (1 + a d^2b) fitted to min_dist=0.1, spread=1.
@@ -323,7 +323,7 @@ def symmetric_kl(log_p, log_q):
     >>> symmetric_kl(p, p).tolist(), bool(symmetric_kl(p, torch.tensor([[0.9, 0.1]]).log()) > 0)
     ([0.0], True)
     """
-    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(-1) / 2
+    return (categorical_kl(log_p, log_q) + categorical_kl(log_q, log_p)) / 2
 
 
 class LabelConsistencyTerm(Penalty):
