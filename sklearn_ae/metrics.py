@@ -33,6 +33,18 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils.validation import check_array
 
 
+def _two_sets(first, second, first_name, second_name):
+    """Both sets of rows validated as finite 2-D arrays with the same features."""
+    first = check_array(first, input_name=first_name)
+    second = check_array(second, input_name=second_name)
+    if first.shape[1] != second.shape[1]:
+        raise ValueError(
+            f"{first_name} has {first.shape[1]} features and {second_name} "
+            f"{second.shape[1]}; both sets need the same features."
+        )
+    return first, second
+
+
 def _ball_radii(points, n_neighbors):
     """Distance of each point to its ``n_neighbors``-th nearest other point."""
     distances, _ = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(points).kneighbors(points)
@@ -89,13 +101,7 @@ def sample_precision_recall(X_real, X_generated, *, n_neighbors=3, features=None
     >>> precision < 0.1 and recall < 0.1
     True
     """
-    X_real = check_array(X_real, input_name="X_real")
-    X_generated = check_array(X_generated, input_name="X_generated")
-    if X_real.shape[1] != X_generated.shape[1]:
-        raise ValueError(
-            f"X_real has {X_real.shape[1]} features and X_generated {X_generated.shape[1]}; "
-            "generated rows must have the real rows' features."
-        )
+    X_real, X_generated = _two_sets(X_real, X_generated, "X_real", "X_generated")
     for name, rows in [("X_real", X_real), ("X_generated", X_generated)]:
         if len(rows) <= n_neighbors:
             raise ValueError(
@@ -143,12 +149,7 @@ def maximum_mean_discrepancy(A, B, *, bandwidth=None):
     >>> maximum_mean_discrepancy(rng.normal(3, 1, size=(500, 2)), prior) > 0.5
     True
     """
-    A = check_array(A, input_name="A")
-    B = check_array(B, input_name="B")
-    if A.shape[1] != B.shape[1]:
-        raise ValueError(
-            f"A has {A.shape[1]} features and B {B.shape[1]}; both sets need the same features."
-        )
+    A, B = _two_sets(A, B, "A", "B")
     if bandwidth is None:
         bandwidth = np.median(pairwise_distances(B)[np.triu_indices(len(B), k=1)])
     gamma = 1.0 / (2.0 * bandwidth**2)
