@@ -3,6 +3,7 @@
 Tables are written by the package's own writer, re-exported here.
 """
 
+import argparse
 import platform
 import sys
 from datetime import datetime, timezone
@@ -36,3 +37,16 @@ def write_result(name, title, body):
     path = RESULTS / f"{name}.md"
     path.write_text("\n".join([f"# {title}", "", *provenance(), "", *body, ""]))
     return path
+
+
+def generator_parser(description):
+    """Command line of the scripts that fit generative models per data set and seed.
+
+    ``--data`` (comma-separated data sets, digits and MNIST-5k by default),
+    ``--seeds`` (comma-separated model seeds, 0-2) and ``--n-components`` (10).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", default="digits,mnist", help="comma-separated data sets")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated model seeds")
+    parser.add_argument("--n-components", type=int, default=10)
+    return parser

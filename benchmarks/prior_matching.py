@@ -17,11 +17,10 @@ shape of the distribution. Writes benchmarks/results/prior_matching.md.
     python benchmarks/prior_matching.py --data digits --seeds 0
 """
 
-import argparse
 from collections import defaultdict
 
 import numpy as np
-from _report import markdown_table, write_result
+from _report import generator_parser, markdown_table, write_result
 from neighbor_maps import summary
 from sklearn.preprocessing import StandardScaler
 
@@ -52,11 +51,7 @@ def discrepancies(model, X_train, X_test, draws):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="digits,mnist", help="comma-separated data sets")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated model seeds")
-    parser.add_argument("--n-components", type=int, default=10)
-    args = parser.parse_args()
+    args = generator_parser(__doc__.splitlines()[0]).parse_args()
     rows = []
     for name in args.data.split(","):
         data = load_dataset(name)

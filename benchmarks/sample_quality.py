@@ -16,11 +16,10 @@ Writes benchmarks/results/sample_quality.md.
     python benchmarks/sample_quality.py --data digits --seeds 0 --n-components 2
 """
 
-import argparse
 from collections import defaultdict
 
 import numpy as np
-from _report import markdown_table, write_result
+from _report import generator_parser, markdown_table, write_result
 from neighbor_maps import summary
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer
@@ -60,11 +59,7 @@ def references(X, y):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="digits,mnist", help="comma-separated data sets")
-    parser.add_argument("--seeds", default="0,1,2", help="comma-separated model seeds")
-    parser.add_argument("--n-components", type=int, default=10)
-    args = parser.parse_args()
+    args = generator_parser(__doc__.splitlines()[0]).parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     for name in args.data.split(","):
