@@ -130,7 +130,7 @@ def main():
     ]
     body = [
         f"80/20 stratified split (random_state=0), n_components=2, seeds {args.seeds}: mean "
-        "(min-max) over the seeds. Test MSE through inverse_transform (UMAP has none). "
+        "(min-max) over the seeds. Test MSE through inverse_transform (UMAP's own, approximate). "
         "Train map 5-NN: 5-fold 5-NN accuracy among the training codes; placed 5-NN: test rows "
         "placed at the mean code of their 5 nearest training rows."
         + (f" AE + UMAP loss with {args.ae_params}." if ae_params else ""),
