@@ -37,8 +37,8 @@ def _padded(rows):
     return pad(rows, (0, 0) * (rows.dim() - 1) + (0, CHUNK_ROWS - len(rows)))
 
 
-def map_row_chunks(fn, A, condition=None, device="cpu"):
-    """Apply ``fn(rows, condition_rows)`` to fixed-size float32 chunks of A.
+def map_row_chunks(fn, A, condition=None, device="cpu", dtype=np.float32):
+    """Apply ``fn(rows, condition_rows)`` to fixed-size chunks of A.
 
     Parameters
     ----------
@@ -52,11 +52,14 @@ def map_row_chunks(fn, A, condition=None, device="cpu"):
         Per-row extra input (one-hot labels of a conditional model).
     device : str or torch.device, default="cpu"
         Where ``fn`` runs.
+    dtype : numpy dtype, default=numpy.float32
+        The float dtype ``fn`` receives A's rows in.
 
     Returns
     -------
     outputs : ndarray or tuple of ndarrays
-        ``fn``'s outputs for the rows of A, in A's float dtype.
+        ``fn``'s outputs for the rows of A: float outputs in A's float dtype,
+        others (e.g. indices) as ``fn`` returns them.
 
     Examples
     --------
@@ -67,7 +70,7 @@ def map_row_chunks(fn, A, condition=None, device="cpu"):
     """
     # Torch wraps only writable arrays with positive strides (not X[::-1] or a read-only memmap).
     X, C = (
-        None if a is None else torch.from_numpy(np.require(a, np.float32, ["C", "W"]))
+        None if a is None else torch.from_numpy(np.require(a, dtype, ["C", "W"]))
         for a in (A, condition)
     )
     outputs = []
@@ -78,8 +81,6 @@ def map_row_chunks(fn, A, condition=None, device="cpu"):
             out = fn(_padded(rows).to(device), cond)
             out = out if isinstance(out, tuple) else (out,)
             outputs.append(tuple(o[: len(rows)] for o in out))
-    arrays = tuple(
-        torch.cat(parts).cpu().numpy().astype(A.dtype, copy=False)
-        for parts in zip(*outputs, strict=True)
-    )
+    arrays = tuple(torch.cat(parts).cpu().numpy() for parts in zip(*outputs, strict=True))
+    arrays = tuple(a.astype(A.dtype, copy=False) if a.dtype.kind == "f" else a for a in arrays)
     return arrays if len(arrays) > 1 else arrays[0]

@@ -26,12 +26,15 @@ scikit-learn's symmetric k-NN graph of ``CONSISTENCY_NEIGHBORS`` neighbours
 asks for UMAP's graph, which then serves both terms.
 """
 
+import functools
+
 import numpy as np
 import scipy.sparse
 import torch
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from torch.nn.functional import softplus
 
+from ._inference import map_row_chunks
 from ._penalties import Penalty, categorical_kl
 
 # UMAP's defaults: five negative pairs per positive one, and the low-dimensional similarity
@@ -125,6 +128,66 @@ def nearest_neighbor_distance(X, max_rows=2000, random_state=0):
     return np.median(distances[:, 1])
 
 
+def nearest_reference_rows(X, reference, n_neighbors):
+    """Distances and indices of the ``n_neighbors`` rows of ``reference`` nearest to each row of X.
+
+    Exact Euclidean neighbours, nearest first, computed in float64 on
+    fixed-size chunks of X (:func:`~sklearn_ae._inference.map_row_chunks`), so
+    that a row's neighbours and distances are the same bits whatever other
+    rows share the call. ``n_neighbors`` is capped at ``len(reference)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> distances, indices = nearest_reference_rows(
+    ...     np.array([[0.9], [5.2]]), np.array([[0.0], [1.0], [5.0]]), n_neighbors=2)
+    >>> indices.tolist(), distances.round(2).tolist()
+    ([[1, 0], [2, 1]], [[0.1, 0.9], [0.2, 4.2]])
+    """
+    n_neighbors = min(n_neighbors, len(reference))
+    # Centred, so that the squared distances ||x||^2 - 2 x.r + ||r||^2 do not lose their
+    # digits to a large common offset of the features.
+    center = reference.mean(axis=0, dtype=np.float64)
+    ref = torch.from_numpy(np.asarray(reference, dtype=np.float64) - center)
+    ref_norms = ref.pow(2).sum(1)
+
+    def nearest(rows, _):
+        squared = rows.pow(2).sum(1, keepdim=True) - 2 * rows @ ref.T + ref_norms
+        values, indices = torch.topk(squared, n_neighbors, dim=1, largest=False)
+        return values.clamp(min=0).sqrt(), indices
+
+    distances, indices = map_row_chunks(
+        nearest, np.asarray(X, dtype=np.float64) - center, dtype=np.float64
+    )
+    return distances, indices
+
+
+def membership_strengths(distances, n_neighbors):
+    """UMAP's fuzzy membership of each row to each of its neighbours, from their distances.
+
+    ``distances`` is an array of shape (n_rows, k), nearest first (from
+    :func:`nearest_reference_rows`); the neighbours are rows of another set
+    (UMAP's ``transform``), so no neighbour is taken for the row itself. The
+    nearest neighbour has membership 1, farther ones decay with the row's
+    own scale, as in UMAP's ``smooth_knn_dist``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> strengths = membership_strengths(np.array([[0.5, 1.0, 2.0]]), n_neighbors=3)
+    >>> strengths.shape, float(strengths[0, 0]), bool(strengths[0, 1] > strengths[0, 2])
+    ((1, 3), 1.0, True)
+    """
+    umap_ = _umap()
+    distances = np.asarray(distances, dtype=np.float32)
+    sigmas, rhos = umap_.smooth_knn_dist(distances, float(n_neighbors))
+    placeholder = np.zeros(distances.shape, dtype=np.int64)
+    _, _, values, _ = umap_.compute_membership_strengths(
+        placeholder, distances, sigmas, rhos, bipartite=True
+    )
+    return values.reshape(distances.shape)
+
+
 def reference_neighbor_graph(X, reference, n_neighbors):
     """Membership strengths of the rows of X to their nearest rows of ``reference``, as CSR.
 
@@ -138,13 +201,12 @@ def reference_neighbor_graph(X, reference, n_neighbors):
     >>> reference_neighbor_graph(rng.rand(5, 3), rng.rand(20, 3), n_neighbors=4).shape
     (5, 20)
     """
-    umap_ = _umap()
-    n_neighbors = min(n_neighbors, len(reference))
-    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(reference).kneighbors(X)
-    distances = distances.astype(np.float32)
-    sigmas, rhos = umap_.smooth_knn_dist(distances, float(n_neighbors))
-    rows, cols, vals, _ = umap_.compute_membership_strengths(indices, distances, sigmas, rhos)
-    return scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(len(X), len(reference)))
+    distances, indices = nearest_reference_rows(X, reference, n_neighbors)
+    strengths = membership_strengths(distances, n_neighbors)
+    rows = np.repeat(np.arange(len(X)), indices.shape[1])
+    return scipy.sparse.csr_matrix(
+        (strengths.ravel(), (rows, indices.ravel())), shape=(len(X), len(reference))
+    )
 
 
 class NeighborGraph:
@@ -225,6 +287,21 @@ class NeighborGraph:
         return entries
 
 
+@functools.cache
+def umap_curve():
+    """``(a, b)`` of UMAP's low-dimensional similarity curve ``1 / (1 + a d^2b)`` for ``MIN_DIST``.
+
+    Fitted by umap-learn on first use, so that a saved model loads without it.
+
+    Examples
+    --------
+    >>> a, b = umap_curve()
+    >>> round(a, 2), round(b, 2)
+    (1.58, 0.9)
+    """
+    return tuple(float(v) for v in _umap().find_ab_params(1.0, MIN_DIST))
+
+
 def umap_similarity_log_odds(squared_distance, a, b):
     """``log((1 - q) / q)`` for UMAP's code similarity ``q = 1 / (1 + a d^(2b))``.
 
@@ -273,17 +350,10 @@ class UMAPNeighborTerm(Penalty):
     name = "neighbors_umap"
     in_validation = True
 
-    def __init__(self, weight):
-        super().__init__(weight)
-        # UMAP's curve, fitted on first use: a saved model loads without umap-learn.
-        self._curve = None
-
     @property
     def curve(self):
         """``(a, b)`` of UMAP's similarity curve for ``MIN_DIST``."""
-        if self._curve is None:
-            self._curve = tuple(float(v) for v in _umap().find_ab_params(1.0, MIN_DIST))
-        return self._curve
+        return umap_curve()
 
     def cross_entropy(self, codes, neighbor_codes, negative_codes):
         """Per-row attraction to ``neighbor_codes`` plus repulsion from ``negative_codes``.
