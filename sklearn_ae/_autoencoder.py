@@ -221,6 +221,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         neighbor_loss=None,
         neighbor_weight=0.1,
         n_neighbors=15,
+        placement="encoder",
         pretrain=None,
         pretrain_epochs=10,
         prior_matching=None,
@@ -260,6 +261,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.neighbor_loss = neighbor_loss
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
+        self.placement = placement
         self.pretrain = pretrain
         self.pretrain_epochs = pretrain_epochs
         self.prior_matching = prior_matching

@@ -37,6 +37,7 @@ from ._neighbors import (
 )
 from ._noise import NOISES, make_corruption
 from ._penalties import SPARSITY_PENALTIES, penalties_from_params
+from ._placement import NeighborPlacement
 from ._threads import torch_threads_for_task
 from ._validation import (
     FLOAT_DTYPES,
@@ -88,6 +89,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "neighbor_loss": [None, StrOptions(set(NEIGHBOR_LOSSES))],
         "neighbor_weight": _non_negative(),
         "n_neighbors": [Interval(numbers.Integral, 2, None, closed="left")],
+        "placement": [StrOptions({"encoder", "neighbors"})],
         "max_iter": _positive(numbers.Integral),
         "batch_size": _positive(numbers.Integral),
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -178,6 +180,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _fit(self, X, y, partial, classes=None):
         """Validate, build the network unless continuing, and train (one epoch if ``partial``)."""
         continuing = hasattr(self, "net_") and (partial or self.warm_start)
+        self._check_placement()
         X, condition = self._training_data(X, y, partial, continuing, classes)
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
@@ -207,7 +210,23 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 X, train, valid, 1 if partial else self.max_iter, continuing, checkpoint, state
             )
         self._after_fit(X, condition, rng)
+        self.placement_ = None
+        if self.placement == "neighbors":
+            # A copy: the model must not change when the caller later edits their array.
+            # partial_fit keeps its last chunk, coded by the network as it now is.
+            codes = self._encode(X, condition)
+            self.placement_ = NeighborPlacement(
+                X.copy(), codes, self.n_neighbors, rng.randint(_MAX_SEED)
+            )
         return self
+
+    def _check_placement(self):
+        if self.placement == "neighbors" and self.neighbor_loss is None:
+            raise ValueError(
+                "placement='neighbors' places new rows by optimising UMAP's objective against "
+                "the codes of the training rows, which suits only a map trained with it; set "
+                "neighbor_loss='umap' as well, or keep placement='encoder'."
+            )
 
     def _training_data(self, X, y, partial, continuing, classes):
         """Validated training rows and their per-row condition (or None)."""
@@ -381,9 +400,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
-            The codes (a VAE's posterior means), in X's float dtype.
+            The codes (a VAE's posterior means), in X's float dtype; with
+            ``placement="neighbors"``, optimised among the training codes.
         """
-        return self._encode(*self._validated(X, y))
+        X, condition = self._validated(X, y)
+        codes = self._encode(X, condition)
+        if self.placement == "encoder":
+            return codes
+        if getattr(self, "placement_", None) is None:
+            raise ValueError(
+                "placement='neighbors' places rows among the training rows, which this model "
+                "did not keep: it was fitted with placement='encoder'. Fit it again with "
+                "placement='neighbors', or set placement='encoder'."
+            )
+        return self.placement_.place(X, codes).astype(codes.dtype, copy=False)
 
     @with_labels_doc
     def inverse_transform(self, Z, y=None):

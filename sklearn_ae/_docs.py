@@ -94,7 +94,23 @@ PENALTY_PARAMETERS = """\
 
     n_neighbors : int, default=15
         Neighbours per row in the graph (counting the row, as UMAP does):
-        fewer keep finer, more local structure."""
+        fewer keep finer, more local structure.
+
+    placement : {"encoder", "neighbors"}, default="encoder"
+        How ``transform`` places rows on the map. ``"encoder"``: one pass
+        through the encoder. ``"neighbors"`` (needs ``neighbor_loss``): as
+        UMAP's ``transform``, start at the encoder's code and optimise UMAP's
+        cross-entropy between the row's memberships to its ``n_neighbors``
+        nearest training rows and the similarities of its code to the
+        training codes, which stay fixed (100 epochs, the same negatives for
+        every row, so that a row's code depends on the row alone). It follows
+        the map more closely (digits, test 5-NN accuracy 0.93 to 0.97) but
+        keeps a copy of the training rows in the model (``placement_``) and
+        costs a nearest-neighbour search per call. ``inverse_transform``,
+        ``score`` and the exported ONNX encoder use the network either way.
+        It is read at ``transform``: ``set_params(placement="encoder")``
+        switches a model fitted with ``"neighbors"`` back to the encoder.
+        After ``partial_fit``, rows are placed among the last chunk's rows."""
 
 TRAINING_PARAMETERS = """\
     max_iter : int, default=100

@@ -77,6 +77,13 @@ def export_onnx(estimator, path, part="encoder"):
     check_is_fitted(estimator)
     if part not in _PARTS:
         raise ValueError(f"part must be one of {sorted(_PARTS)}, got {part!r}.")
+    if part == "encoder" and estimator.placement == "neighbors":
+        raise ValueError(
+            "This model's transform places rows by optimisation among the training rows "
+            "(placement='neighbors'), which an ONNX encoder cannot do. To export the encoder "
+            "alone, whose codes are those of placement='encoder', call "
+            "estimator.set_params(placement='encoder') first."
+        )
     build, input_name, output_name, width = _PARTS[part]
     # A copy on the CPU: the estimator's own network stays where it is.
     model = copy.deepcopy(build(estimator.net_)).to("cpu").eval()

@@ -6,7 +6,9 @@ bytes; nothing in it can run code). Its header metadata holds
 one JSON document with the estimator's class, parameters and fitted
 attributes. The tensors are the network's weights (``module.*``), the
 likelihood's parameters (``criterion.*``) and the arrays of the code density
-behind ``AutoencoderTransformer.sample`` (``code_density.*``, float64).
+behind ``AutoencoderTransformer.sample`` (``code_density.*``, float64) and,
+with ``placement="neighbors"``, the training rows and their codes
+(``placement.rows``, ``placement.codes``).
 
 Format promise: every later sklearn-ae reads files of every earlier format
 version; a file of a newer format than this version knows is refused with an
@@ -26,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._checkpoint import plain_data
+from ._placement import NeighborPlacement
 from ._session import seeded_torch
 from ._vae import VAETransformer
 
@@ -155,6 +158,7 @@ def save(estimator, path):
         "history": plain_data(list(net.history)),
         "noise_clipped": getattr(net.module_.corruption, "clip", None) is not None,
         "code_density": _save_density(getattr(estimator, "code_density_", None), tensors),
+        "placement": _save_placement(getattr(estimator, "placement_", None), tensors),
     }
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     metadata = {
@@ -178,6 +182,14 @@ def _save_density(density, tensors):
     params = density.get_params()
     params["random_state"] = None
     return params
+
+
+def _save_placement(placement, tensors):
+    if placement is None:
+        return None
+    tensors["placement.rows"] = torch.from_numpy(np.ascontiguousarray(placement.rows))
+    tensors["placement.codes"] = torch.from_numpy(np.ascontiguousarray(placement.codes))
+    return {"n_neighbors": placement.n_neighbors, "seed": placement.seed}
 
 
 def _digest(tensors):
@@ -299,6 +311,13 @@ def _rebuild(document, tensors):
     estimator.net_ = net
     if document["code_density"] is not None or isinstance(estimator, AutoencoderTransformer):
         estimator.code_density_ = _load_density(document["code_density"], tensors)
+    # Files written before placement existed have no entry: their models place with the encoder.
+    placement = document.get("placement")
+    estimator.placement_ = None
+    if placement is not None:
+        estimator.placement_ = NeighborPlacement(
+            tensors["placement.rows"].numpy(), tensors["placement.codes"].numpy(), **placement
+        )
     return estimator
 
 

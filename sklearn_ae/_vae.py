@@ -273,6 +273,7 @@ class VAETransformer(BaseAutoencoder):
         neighbor_loss=None,
         neighbor_weight=10.0,
         n_neighbors=15,
+        placement="encoder",
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,
@@ -318,6 +319,7 @@ class VAETransformer(BaseAutoencoder):
         self.neighbor_loss = neighbor_loss
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
+        self.placement = placement
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate

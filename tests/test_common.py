@@ -2,7 +2,8 @@
 
 The configurations cover each architecture (MLP, conv, conv with batch norm),
 the penalties, greedy pretraining, the mixture prior with the importance-weighted
-bound, and each estimator's default network (fewer epochs). ``ESTIMATORS`` is
+bound, the neighbour map with its placement of new rows, and each estimator's
+default network (fewer epochs). ``ESTIMATORS`` is
 shared with ``test_row_invariance.py``.
 """
 
@@ -20,6 +21,7 @@ ESTIMATORS = [
     AutoencoderTransformer(noise="masking", sparsity="kl", contractive_weight=1e-3, **FAST),
     VAETransformer(**FAST),
     VAETransformer(prior="mixture", n_importance_samples=3, free_bits=0.1, kl_warmup=2, **FAST),
+    AutoencoderTransformer(neighbor_loss="umap", placement="neighbors", **FAST),
     AutoencoderTransformer(max_iter=2, random_state=0),
     VAETransformer(max_iter=2, random_state=0),
 ]

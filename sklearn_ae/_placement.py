@@ -1,0 +1,152 @@
+"""Placing new rows on a trained neighbour map as UMAP's ``transform`` does (``placement``).
+
+An encoder places a new row with one smooth pass. UMAP places it by
+optimisation: the row's fuzzy memberships to its nearest training rows attract
+its code to theirs, randomly drawn training codes repel it, and the training
+codes stay where they are. On a map trained with ``neighbor_loss="umap"`` that
+optimisation, started at the encoder's code, lifts the test 5-NN accuracy of
+a digits map from 0.93 to 0.97 (the user guide's neighbour-map section has the
+measurements).
+
+The optimisation is UMAP's (``umap.layouts.optimize_layout_euclidean`` with
+``move_other=False``, the schedule of ``UMAP.transform``): each edge is sampled
+in proportion to its membership, each sample takes one attracting step and
+``NEGATIVE_SAMPLE_RATE`` repelling ones, gradients are clipped at
+``GRADIENT_CLIP`` and the step size falls linearly from ``INITIAL_STEP`` to 0.
+It is written out here, vectorised over the rows, because umap-learn's runs
+through the edges with one random stream: a row's result would then depend on
+the other rows of the call. Here every row takes the same pre-drawn negatives,
+so a row's code is a function of the row alone.
+"""
+
+import numpy as np
+
+from ._neighbors import (
+    NEGATIVE_SAMPLE_RATE,
+    membership_strengths,
+    nearest_reference_rows,
+    umap_curve,
+)
+
+# UMAP's transform: 100 epochs (it takes 30 for more than 10,000 new rows, which would make a
+# row's code depend on how many rows share the call), a quarter of its fit's step size.
+PLACEMENT_EPOCHS = 100
+INITIAL_STEP = 0.25
+GRADIENT_CLIP = 4.0
+# Negatives drawn per edge and epoch: an edge of membership w is sampled w times per epoch and
+# takes NEGATIVE_SAMPLE_RATE negatives per sample, so at most about NEGATIVE_SAMPLE_RATE.
+MAX_NEGATIVES = 2 * NEGATIVE_SAMPLE_RATE
+
+
+def optimize_codes(start, neighbors, strengths, reference_codes, seed, n_epochs=PLACEMENT_EPOCHS):
+    """Codes of new rows optimised against fixed reference codes with UMAP's objective.
+
+    Parameters
+    ----------
+    start : ndarray of shape (n_rows, n_components)
+        Starting codes (the encoder's).
+    neighbors : ndarray of shape (n_rows, k)
+        Indices into ``reference_codes`` of each row's nearest reference rows.
+    strengths : ndarray of shape (n_rows, k)
+        Their membership strengths, at most 1 (:func:`membership_strengths`).
+    reference_codes : ndarray of shape (n_reference, n_components)
+        Codes of the reference rows, which do not move.
+    seed : int
+        Seed of the negatives, the same for every row.
+    n_epochs : int, default=PLACEMENT_EPOCHS
+        Epochs of the schedule.
+
+    Returns
+    -------
+    codes : ndarray of shape (n_rows, n_components), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> reference = np.vstack([np.c_[np.zeros(20), np.arange(20)], [[10.0, 0.0]]])
+    >>> codes = optimize_codes(np.array([[5.0, 0.0]]), np.array([[20]]), np.array([[1.0]]),
+    ...                        reference, seed=0)
+    >>> bool(np.linalg.norm(codes[0] - reference[20]) < 1.0)
+    True
+    """
+    a, b = umap_curve()
+    codes = np.array(start, dtype=np.float64)
+    targets = np.asarray(reference_codes, dtype=np.float64)
+    strengths = np.where(strengths < 1.0 / n_epochs, 0.0, strengths)
+    with np.errstate(divide="ignore"):
+        epochs_per_sample = np.where(strengths > 0, 1.0 / strengths, np.inf)
+    epochs_per_negative = epochs_per_sample / NEGATIVE_SAMPLE_RATE
+    next_sample, next_negative = epochs_per_sample.copy(), epochs_per_negative.copy()
+    negatives = np.random.RandomState(seed).randint(
+        len(targets), size=(n_epochs, neighbors.shape[1], MAX_NEGATIVES)
+    )
+    for epoch in range(n_epochs):
+        step = INITIAL_STEP * (1.0 - epoch / n_epochs)
+        for slot in range(neighbors.shape[1]):
+            rows = np.flatnonzero(next_sample[:, slot] <= epoch)
+            if len(rows) == 0:
+                continue
+            diff = codes[rows] - targets[neighbors[rows, slot]]
+            codes[rows] += step * _attraction(diff, a, b)
+            next_sample[rows, slot] += epochs_per_sample[rows, slot]
+            due = (epoch - next_negative[rows, slot]) / epochs_per_negative[rows, slot]
+            n_negatives = np.clip(np.floor(due), 0, MAX_NEGATIVES).astype(int)
+            for k, negative in enumerate(negatives[epoch, slot, : n_negatives.max()]):
+                taking = rows[n_negatives > k]
+                codes[taking] += step * _repulsion(codes[taking] - targets[negative], a, b)
+            next_negative[rows, slot] += n_negatives * epochs_per_negative[rows, slot]
+    return codes
+
+
+def _attraction(diff, a, b):
+    """UMAP's clipped attracting gradient step for code differences ``diff`` (rows)."""
+    squared = (diff**2).sum(axis=1)
+    powered = squared**b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        coefficient = np.where(squared > 0, -2 * a * b * powered / squared / (a * powered + 1), 0)
+    return np.clip(coefficient[:, None] * diff, -GRADIENT_CLIP, GRADIENT_CLIP)
+
+
+def _repulsion(diff, a, b):
+    """UMAP's clipped repelling gradient step; a coinciding code is pushed by the clip value."""
+    squared = (diff**2).sum(axis=1)
+    coefficient = 2 * b / ((0.001 + squared) * (a * squared**b + 1))
+    step = np.clip(coefficient[:, None] * diff, -GRADIENT_CLIP, GRADIENT_CLIP)
+    return np.where(squared[:, None] > 0, step, GRADIENT_CLIP)
+
+
+class NeighborPlacement:
+    """Places new rows among the training rows of a neighbour map (``placement="neighbors"``).
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n_train, n_features)
+        The training rows.
+    codes : ndarray of shape (n_train, n_components)
+        Their codes.
+    n_neighbors : int
+        Training rows each new row is attracted to.
+    seed : int
+        Seed of the negatives.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.RandomState(0)
+    >>> rows = rng.rand(40, 3)
+    >>> placement = NeighborPlacement(rows, rows[:, :2] * 10, n_neighbors=5, seed=0)
+    >>> placement.place(rows[:3] + 0.01, start=np.zeros((3, 2))).shape
+    (3, 2)
+    """
+
+    def __init__(self, rows, codes, n_neighbors, seed):
+        self.rows = rows
+        self.codes = codes
+        self.n_neighbors = n_neighbors
+        self.seed = seed
+
+    def place(self, X, start):
+        """Codes of the rows X, starting from ``start`` (float64)."""
+        distances, neighbors = nearest_reference_rows(X, self.rows, self.n_neighbors)
+        strengths = membership_strengths(distances, self.n_neighbors)
+        return optimize_codes(start, neighbors, strengths, self.codes, self.seed)

@@ -1,0 +1,120 @@
+"""``placement="neighbors"``: new rows placed among the training codes, as UMAP's transform does.
+
+That a row's placed code depends on the row alone, bitwise, and that the model
+passes scikit-learn's checks is tested through ``ESTIMATORS`` (test_common.py,
+test_row_invariance.py).
+"""
+
+import copy
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+
+from sklearn_ae import AutoencoderTransformer, VAETransformer, export_onnx, load, save
+from sklearn_ae._neighbors import membership_strengths, nearest_reference_rows
+
+pytest.importorskip("umap")
+
+MAP = {
+    "neighbor_loss": "umap",
+    "hidden_layer_sizes": (64,),
+    "max_iter": 20,
+    "early_stopping": False,
+    "random_state": 0,
+}
+SMALL = {"hidden_layer_sizes": (16,), "max_iter": 2, "batch_size": 32, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X / 16, y, test_size=0.3, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def placed_map(digits_split):
+    return AutoencoderTransformer(2, placement="neighbors", **MAP).fit(digits_split[0])
+
+
+def test_new_rows_follow_the_map_more_closely_than_the_encoder_places_them(
+    placed_map, digits_split
+):
+    X_train, X_test, y_train, y_test = digits_split
+    knn = KNeighborsClassifier(5).fit(placed_map.placement_.codes, y_train)
+    encoder = copy.deepcopy(placed_map).set_params(placement="encoder")
+    placed = knn.score(placed_map.transform(X_test), y_test)
+    encoded = knn.score(encoder.transform(X_test), y_test)
+    assert placed > encoded + 0.02
+
+
+def test_the_map_keeps_the_encoders_codes_of_the_training_rows(placed_map, digits_split):
+    X_train = digits_split[0]
+    encoder = copy.deepcopy(placed_map).set_params(placement="encoder")
+    np.testing.assert_array_equal(encoder.transform(X_train), placed_map.placement_.codes)
+    np.testing.assert_array_equal(placed_map.placement_.rows, X_train)
+
+
+def test_nearest_reference_rows_are_scikit_learns():
+    rng = np.random.RandomState(0)
+    X, reference = rng.rand(300, 5) + 100.0, rng.rand(200, 5) + 100.0
+    distances, indices = nearest_reference_rows(X, reference, n_neighbors=4)
+    expected_distances, expected_indices = (
+        NearestNeighbors(n_neighbors=4).fit(reference).kneighbors(X)
+    )
+    np.testing.assert_array_equal(indices, expected_indices)
+    np.testing.assert_allclose(distances, expected_distances, rtol=1e-9)
+
+
+def test_memberships_are_one_for_the_nearest_and_fall_with_distance():
+    distances = np.sort(np.random.RandomState(0).rand(50, 6) + 0.1, axis=1)
+    strengths = membership_strengths(distances, n_neighbors=6)
+    np.testing.assert_allclose(strengths[:, 0], 1.0)
+    assert (np.diff(strengths, axis=1) <= 0).all() and (strengths > 0).all()
+
+
+def test_saved_model_places_rows_as_before(tmp_path, placed_map, digits_split):
+    X_test = digits_split[1][:50].astype(np.float32)
+    loaded = load(save(placed_map, tmp_path / "map.safetensors"))
+    assert loaded.get_params()["placement"] == "neighbors"
+    np.testing.assert_array_equal(loaded.transform(X_test), placed_map.transform(X_test))
+
+
+def test_partial_fit_places_among_the_last_chunk(digits_split):
+    X_train = digits_split[0]
+    model = AutoencoderTransformer(2, neighbor_loss="umap", placement="neighbors", **SMALL)
+    model.partial_fit(X_train[:100]).partial_fit(X_train[100:250])
+    np.testing.assert_array_equal(model.placement_.rows, X_train[100:250])
+    assert model.transform(X_train[:5]).shape == (5, 2)
+
+
+def test_conditional_vae_places_its_posterior_means(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    model = VAETransformer(
+        2, conditional=True, neighbor_loss="umap", placement="neighbors", **SMALL
+    ).fit(X_train, y_train)
+    Z = model.transform(X_test[:5], y_test[:5])
+    assert Z.shape == (5, 2) and np.isfinite(Z).all()
+    assert model.inverse_transform(Z, y_test[:5]).shape == (5, 64)
+
+
+def test_placement_needs_the_neighbor_term():
+    with pytest.raises(ValueError, match="set neighbor_loss='umap' as well"):
+        AutoencoderTransformer(placement="neighbors", **SMALL).fit(np.random.rand(30, 4))
+
+
+def test_model_fitted_with_the_encoder_cannot_place_by_neighbours(digits_split):
+    model = AutoencoderTransformer(2, neighbor_loss="umap", **SMALL).fit(digits_split[0])
+    model.set_params(placement="neighbors")
+    with pytest.raises(ValueError, match="fitted with placement='encoder'.*Fit it again"):
+        model.transform(digits_split[1])
+
+
+def test_onnx_export_asks_to_choose_the_encoder(tmp_path, placed_map):
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(ValueError, match=r"set_params\(placement='encoder'\)"):
+        export_onnx(placed_map, tmp_path / "encoder.onnx")
+    encoder = copy.deepcopy(placed_map).set_params(placement="encoder")
+    assert export_onnx(encoder, tmp_path / "encoder.onnx").endswith("encoder.onnx")
