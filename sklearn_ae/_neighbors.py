@@ -128,45 +128,57 @@ def nearest_neighbor_distance(X, max_rows=2000, random_state=0):
     return np.median(distances[:, 1])
 
 
-def nearest_reference_rows(X, reference, n_neighbors):
-    """Distances and indices of the ``n_neighbors`` rows of ``reference`` nearest to each row of X.
+class ReferenceRows:
+    """Exact nearest rows of a fixed set of reference rows, for any rows asked.
 
-    Exact Euclidean neighbours, nearest first, computed in float64 on
-    fixed-size chunks of X (:func:`~sklearn_ae._inference.map_row_chunks`), so
-    that a row's neighbours and distances are the same bits whatever other
-    rows share the call. ``n_neighbors`` is capped at ``len(reference)``.
+    Euclidean neighbours, nearest first, computed in float64 on fixed-size
+    chunks of the rows asked (:func:`~sklearn_ae._inference.map_row_chunks`),
+    so that a row's neighbours and distances are the same bits whatever other
+    rows share the call. The reference rows are held centred, in float64.
+
+    Parameters
+    ----------
+    reference : ndarray of shape (n_reference, n_features)
 
     Examples
     --------
     >>> import numpy as np
-    >>> distances, indices = nearest_reference_rows(
-    ...     np.array([[0.9], [5.2]]), np.array([[0.0], [1.0], [5.0]]), n_neighbors=2)
+    >>> reference = ReferenceRows(np.array([[0.0], [1.0], [5.0]]))
+    >>> distances, indices = reference.nearest(np.array([[0.9], [5.2]]), n_neighbors=2)
     >>> indices.tolist(), distances.round(2).tolist()
     ([[1, 0], [2, 1]], [[0.1, 0.9], [0.2, 4.2]])
     """
-    n_neighbors = min(n_neighbors, len(reference))
-    # Centred, so that the squared distances ||x||^2 - 2 x.r + ||r||^2 do not lose their
-    # digits to a large common offset of the features.
-    center = reference.mean(axis=0, dtype=np.float64)
-    ref = torch.from_numpy(np.asarray(reference, dtype=np.float64) - center)
-    ref_norms = ref.pow(2).sum(1)
 
-    def nearest(rows, _):
-        squared = rows.pow(2).sum(1, keepdim=True) - 2 * rows @ ref.T + ref_norms
-        values, indices = torch.topk(squared, n_neighbors, dim=1, largest=False)
-        return values.clamp(min=0).sqrt(), indices
+    def __init__(self, reference):
+        # Centred, so that the squared distances ||x||^2 - 2 x.r + ||r||^2 do not lose their
+        # digits to a large common offset of the features.
+        self.center = reference.mean(axis=0, dtype=np.float64)
+        self.rows = torch.from_numpy(np.asarray(reference, dtype=np.float64) - self.center)
+        self.squared_norms = self.rows.pow(2).sum(1)
 
-    distances, indices = map_row_chunks(
-        nearest, np.asarray(X, dtype=np.float64) - center, dtype=np.float64
-    )
-    return distances, indices
+    def nearest(self, X, n_neighbors):
+        """Distances and indices of the ``n_neighbors`` reference rows nearest to each row of X.
+
+        ``n_neighbors`` is capped at the number of reference rows.
+        """
+        n_neighbors = min(n_neighbors, len(self.rows))
+
+        def nearest(rows, _):
+            squared = rows.pow(2).sum(1, keepdim=True) - 2 * rows @ self.rows.T
+            values, indices = torch.topk(
+                squared + self.squared_norms, n_neighbors, dim=1, largest=False
+            )
+            return values.clamp(min=0).sqrt(), indices
+
+        centred = np.asarray(X, dtype=np.float64) - self.center
+        return map_row_chunks(nearest, centred, dtype=np.float64)
 
 
 def membership_strengths(distances, n_neighbors):
     """UMAP's fuzzy membership of each row to each of its neighbours, from their distances.
 
     ``distances`` is an array of shape (n_rows, k), nearest first (from
-    :func:`nearest_reference_rows`); the neighbours are rows of another set
+    :meth:`ReferenceRows.nearest`); the neighbours are rows of another set
     (UMAP's ``transform``), so no neighbour is taken for the row itself. The
     nearest neighbour has membership 1, farther ones decay with the row's
     own scale, as in UMAP's ``smooth_knn_dist``.
@@ -201,7 +213,7 @@ def reference_neighbor_graph(X, reference, n_neighbors):
     >>> reference_neighbor_graph(rng.rand(5, 3), rng.rand(20, 3), n_neighbors=4).shape
     (5, 20)
     """
-    distances, indices = nearest_reference_rows(X, reference, n_neighbors)
+    distances, indices = ReferenceRows(reference).nearest(X, n_neighbors)
     strengths = membership_strengths(distances, n_neighbors)
     rows = np.repeat(np.arange(len(X)), indices.shape[1])
     return scipy.sparse.csr_matrix(

@@ -21,12 +21,7 @@ so a row's code is a function of the row alone.
 
 import numpy as np
 
-from ._neighbors import (
-    NEGATIVE_SAMPLE_RATE,
-    membership_strengths,
-    nearest_reference_rows,
-    umap_curve,
-)
+from ._neighbors import NEGATIVE_SAMPLE_RATE, ReferenceRows, membership_strengths, umap_curve
 
 # UMAP's transform: 100 epochs (it takes 30 for more than 10,000 new rows, which would make a
 # row's code depend on how many rows share the call), a quarter of its fit's step size.
@@ -144,9 +139,17 @@ class NeighborPlacement:
         self.codes = codes
         self.n_neighbors = n_neighbors
         self.seed = seed
+        self._reference = None
 
     def place(self, X, start):
         """Codes of the rows X, starting from ``start`` (float64)."""
-        distances, neighbors = nearest_reference_rows(X, self.rows, self.n_neighbors)
+        if self._reference is None:
+            # Prepared on first use and kept: a call of one row should not pay for it.
+            self._reference = ReferenceRows(self.rows)
+        distances, neighbors = self._reference.nearest(X, self.n_neighbors)
         strengths = membership_strengths(distances, self.n_neighbors)
         return optimize_codes(start, neighbors, strengths, self.codes, self.seed)
+
+    def __getstate__(self):
+        # The prepared copy of the rows is rebuilt when needed, not pickled.
+        return {**self.__dict__, "_reference": None}

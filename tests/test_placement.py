@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, export_onnx, load, save
-from sklearn_ae._neighbors import membership_strengths, nearest_reference_rows
+from sklearn_ae._neighbors import ReferenceRows, membership_strengths
 
 pytest.importorskip("umap")
 
@@ -60,7 +60,7 @@ def test_the_map_keeps_the_encoders_codes_of_the_training_rows(placed_map, digit
 def test_nearest_reference_rows_are_scikit_learns():
     rng = np.random.RandomState(0)
     X, reference = rng.rand(300, 5) + 100.0, rng.rand(200, 5) + 100.0
-    distances, indices = nearest_reference_rows(X, reference, n_neighbors=4)
+    distances, indices = ReferenceRows(reference).nearest(X, n_neighbors=4)
     expected_distances, expected_indices = (
         NearestNeighbors(n_neighbors=4).fit(reference).kneighbors(X)
     )
