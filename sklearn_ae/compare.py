@@ -254,13 +254,13 @@ METHODS = {
     "conv_vae": Method("Conv VAE", _neural(VAETransformer, architecture="conv"), reconstructs=True),
     "ae_umap": Method(
         "AE + UMAP loss",
-        _neural(AutoencoderTransformer, neighbor_loss="umap"),
+        _neural(AutoencoderTransformer, neighbor_loss="umap", placement="neighbors"),
         requires="umap",
         reconstructs=True,
     ),
     "vae_umap": Method(
         "VAE + UMAP loss",
-        _neural(VAETransformer, neighbor_loss="umap"),
+        _neural(VAETransformer, neighbor_loss="umap", placement="neighbors"),
         requires="umap",
         reconstructs=True,
     ),
