@@ -5,8 +5,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, load, save
 from sklearn_ae._neighbors import (
@@ -20,12 +18,6 @@ from sklearn_ae._neighbors import (
 pytest.importorskip("umap")
 
 SMALL = {"hidden_layer_sizes": (32,), "max_iter": 3, "batch_size": 32, "random_state": 0}
-
-
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16, y, test_size=0.3, random_state=0, stratify=y)
 
 
 def test_graph_is_symmetric_and_links_near_rows():

@@ -9,8 +9,6 @@ import copy
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, export_onnx, load, save
@@ -26,12 +24,6 @@ MAP = {
     "random_state": 0,
 }
 SMALL = {"hidden_layer_sizes": (16,), "max_iter": 2, "batch_size": 32, "random_state": 0}
-
-
-@pytest.fixture(scope="module")
-def digits_split():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16, y, test_size=0.3, random_state=0, stratify=y)
 
 
 @pytest.fixture(scope="module")

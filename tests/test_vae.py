@@ -4,10 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
 from sklearn_ae import VAETransformer
@@ -17,14 +15,8 @@ FAST = {"hidden_layer_sizes": (32,), "max_iter": 20, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X / 16, y, test_size=0.3, random_state=0, stratify=y)
-
-
-@pytest.fixture(scope="module")
-def bernoulli_vae(digits):
-    X_train = digits[0]
+def bernoulli_vae(digits_split):
+    X_train = digits_split[0]
     return VAETransformer(
         2, likelihood="bernoulli", max_iter=100, learning_rate=3e-3, random_state=0
     ).fit(X_train)
@@ -43,8 +35,8 @@ def test_kl_matches_a_monte_carlo_estimate(name):
     torch.testing.assert_close(exact_or_single_draw, monte_carlo.detach(), atol=0.02, rtol=0.01)
 
 
-def test_importance_weighted_bounds_exceed_the_elbo(bernoulli_vae, digits):
-    X_test = digits[1]
+def test_importance_weighted_bounds_exceed_the_elbo(bernoulli_vae, digits_split):
+    X_test = digits_split[1]
     elbo = bernoulli_vae.score(X_test)
     iwae_50 = bernoulli_vae.set_params(n_score_samples=50).score_samples(X_test).mean()
     default = bernoulli_vae.set_params(n_score_samples=200).score_samples(X_test).mean()
@@ -53,8 +45,8 @@ def test_importance_weighted_bounds_exceed_the_elbo(bernoulli_vae, digits):
     assert elbo < default
 
 
-def test_two_d_codes_separate_classes_better_than_pca(bernoulli_vae, digits):
-    X_train, X_test, y_train, y_test = digits
+def test_two_d_codes_separate_classes_better_than_pca(bernoulli_vae, digits_split):
+    X_train, X_test, y_train, y_test = digits_split
 
     def knn_accuracy(Z_train, Z_test):
         return KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
@@ -66,8 +58,8 @@ def test_two_d_codes_separate_classes_better_than_pca(bernoulli_vae, digits):
     assert vae_acc > pca_acc + 0.1
 
 
-def test_transform_is_the_posterior_mean(bernoulli_vae, digits):
-    X_test = digits[1]
+def test_transform_is_the_posterior_mean(bernoulli_vae, digits_split):
+    X_test = digits_split[1]
     mean, std = bernoulli_vae.posterior(X_test)
     np.testing.assert_array_equal(mean, bernoulli_vae.transform(X_test))
     assert (std > 0).all() and (std < 1.5).all()
@@ -81,8 +73,8 @@ def test_history_records_reconstruction_and_kl(bernoulli_vae):
     )
 
 
-def test_conditional_samples_look_like_their_label(digits):
-    X_train, _, y_train, _ = digits
+def test_conditional_samples_look_like_their_label(digits_split):
+    X_train, _, y_train, _ = digits_split
     cvae = VAETransformer(
         2,
         conditional=True,
@@ -100,8 +92,8 @@ def test_conditional_samples_look_like_their_label(digits):
     assert cvae.transform(X_train[:5], y=y_train[:5]).shape == (5, 2)
 
 
-def test_conditional_needs_labels_and_rejects_unknown_ones(digits):
-    X_train, _, y_train, _ = digits
+def test_conditional_needs_labels_and_rejects_unknown_ones(digits_split):
+    X_train, _, y_train, _ = digits_split
     with pytest.raises(ValueError, match="conditional=True needs the labels y"):
         VAETransformer(conditional=True, **FAST).fit(X_train)
     cvae = VAETransformer(conditional=True, **FAST).fit(X_train, y_train)
@@ -120,14 +112,14 @@ def test_conditional_needs_labels_and_rejects_unknown_ones(digits):
         (pd.Series([0] * 10 + ["a"] * 10), "y mixes text and numbers as labels"),
     ],
 )
-def test_conditional_rejects_missing_and_mixed_labels(digits, labels, message):
-    X_train = digits[0][:20]
+def test_conditional_rejects_missing_and_mixed_labels(digits_split, labels, message):
+    X_train = digits_split[0][:20]
     with pytest.raises(ValueError, match=message):
         VAETransformer(conditional=True, **FAST).fit(X_train, labels)
 
 
-def test_unconditional_vae_ignores_y(digits):
-    X_train, _, y_train, _ = digits
+def test_unconditional_vae_ignores_y(digits_split):
+    X_train, _, y_train, _ = digits_split
     Z_with_y = VAETransformer(**FAST).fit(X_train, y_train).transform(X_train, y_train)
     Z_without = VAETransformer(**FAST).fit(X_train).transform(X_train)
     np.testing.assert_array_equal(Z_with_y, Z_without)
@@ -154,16 +146,16 @@ def test_invalid_vae_parameters_are_named(params, match):
         VAETransformer(**{**FAST, **params}).fit(np.random.RandomState(0).rand(4, 3))
 
 
-def test_beta_trades_kl_for_reconstruction(digits):
-    X_train = digits[0]
+def test_beta_trades_kl_for_reconstruction(digits_split):
+    X_train = digits_split[0]
     low = VAETransformer(beta=0.1, **FAST).fit(X_train).net_.history[-1]
     high = VAETransformer(beta=4.0, **FAST).fit(X_train).net_.history[-1]
     assert high["train_kl"] < low["train_kl"]
     assert high["train_reconstruction"] > low["train_reconstruction"]
 
 
-def test_kl_warmup_scales_the_kl_weight_linearly(digits):
-    vae = VAETransformer(**{**FAST, "max_iter": 4}, beta=2.0, kl_warmup=4).fit(digits[0])
+def test_kl_warmup_scales_the_kl_weight_linearly(digits_split):
+    vae = VAETransformer(**{**FAST, "max_iter": 4}, beta=2.0, kl_warmup=4).fit(digits_split[0])
     history = vae.net_.history
     weights = [
         (row["train_loss"] - row["train_reconstruction"]) / row["train_kl"] for row in history
@@ -171,8 +163,8 @@ def test_kl_warmup_scales_the_kl_weight_linearly(digits):
     np.testing.assert_allclose(weights, [0.5, 1.0, 1.5, 2.0], rtol=0.05)
 
 
-def test_free_bits_keep_units_in_use(digits):
-    X_train = digits[0]
+def test_free_bits_keep_units_in_use(digits_split):
+    X_train = digits_split[0]
     params = {**FAST, "n_components": 8, "beta": 4.0}
     collapsed = VAETransformer(**params).fit(X_train).net_.history[-1]["train_kl"]
     kept = VAETransformer(**params, free_bits=1.0).fit(X_train).net_.history[-1]["train_kl"]
@@ -180,13 +172,13 @@ def test_free_bits_keep_units_in_use(digits):
 
 
 @pytest.mark.parametrize("kind", ["mixture_prior", "iwae", "denoising"])
-def test_variants_train_and_sample(digits, kind):
+def test_variants_train_and_sample(digits_split, kind):
     params = {
         "mixture_prior": {"prior": "mixture", "n_prior_components": 5},
         "iwae": {"n_importance_samples": 5},
         "denoising": {"noise": "masking", "noise_level": 0.3},
     }[kind]
-    X_train, X_test = digits[0], digits[1]
+    X_train, X_test = digits_split[0], digits_split[1]
     vae = VAETransformer(likelihood="bernoulli", **FAST, **params).fit(X_train)
     baseline = VAETransformer(likelihood="bernoulli", **FAST).fit(X_train)
     assert np.isfinite(vae.score(X_test))
@@ -195,8 +187,8 @@ def test_variants_train_and_sample(digits, kind):
     assert samples.shape == (5, 64) and samples.min() >= 0 and samples.max() <= 1
 
 
-def test_mixture_prior_is_learned_and_sampled(digits):
-    vae = VAETransformer(prior="mixture", n_prior_components=3, **FAST).fit(digits[0])
+def test_mixture_prior_is_learned_and_sampled(digits_split):
+    vae = VAETransformer(prior="mixture", n_prior_components=3, **FAST).fit(digits_split[0])
     prior = vae.net_.module_.prior
     assert prior.means.shape == (3, 2)
     assert not torch.allclose(torch.softmax(prior.logits, 0), torch.full((3,), 1 / 3))
