@@ -41,6 +41,9 @@ from ._penalties import Penalty, categorical_kl
 # curve 1 / (1 + a d^2b) fitted to min_dist=0.1, spread=1.
 NEGATIVE_SAMPLE_RATE = 5
 MIN_DIST = 0.1
+# UMAP's floor of the squared code distance in its repulsion: coinciding codes push each other
+# away with a bounded force.
+REPULSION_FLOOR = 1e-3
 # Neighbours of a row in the label-consistency term's k-NN graph. UMAP's fuzzy graph of 15
 # weights about five nearest rows most; a uniform graph of 15 spreads the labels to farther,
 # more often differently labeled rows: M2 on MNIST-5k with 100 labels reached 0.833 (mean of
@@ -318,7 +321,7 @@ def umap_similarity_log_odds(squared_distance, a, b):
     """``log((1 - q) / q)`` for UMAP's code similarity ``q = 1 / (1 + a d^(2b))``.
 
     Written as ``log(a) + b log(d^2)`` so that both cross-entropy terms below
-    are softplus functions of it, finite for large d; d^2 is floored at 0.001,
+    are softplus functions of it, finite for large d; d^2 is floored at ``REPULSION_FLOOR``,
     as in UMAP's repulsive gradient, so that two coinciding codes do not push
     each other away with an unbounded force.
 
@@ -328,7 +331,7 @@ def umap_similarity_log_odds(squared_distance, a, b):
     >>> umap_similarity_log_odds(torch.tensor([1.0]), a=1.0, b=1.0)
     tensor([0.])
     """
-    return np.log(a) + b * torch.log(squared_distance.clamp(min=1e-3))
+    return np.log(a) + b * torch.log(squared_distance.clamp(min=REPULSION_FLOOR))
 
 
 class UMAPNeighborTerm(Penalty):

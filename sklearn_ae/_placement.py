@@ -21,7 +21,13 @@ so a row's code is a function of the row alone.
 
 import numpy as np
 
-from ._neighbors import NEGATIVE_SAMPLE_RATE, ReferenceRows, membership_strengths, umap_curve
+from ._neighbors import (
+    NEGATIVE_SAMPLE_RATE,
+    REPULSION_FLOOR,
+    ReferenceRows,
+    membership_strengths,
+    umap_curve,
+)
 
 # UMAP's transform: 100 epochs (it takes 30 for more than 10,000 new rows, which would make a
 # row's code depend on how many rows share the call), a quarter of its fit's step size.
@@ -105,7 +111,7 @@ def _attraction(diff, a, b):
 def _repulsion(diff, a, b):
     """UMAP's clipped repelling gradient step; a coinciding code is pushed by the clip value."""
     squared = (diff**2).sum(axis=1)
-    coefficient = 2 * b / ((0.001 + squared) * (a * squared**b + 1))
+    coefficient = 2 * b / ((REPULSION_FLOOR + squared) * (a * squared**b + 1))
     step = np.clip(coefficient[:, None] * diff, -GRADIENT_CLIP, GRADIENT_CLIP)
     return np.where(squared[:, None] > 0, step, GRADIENT_CLIP)
 
