@@ -2,7 +2,8 @@
 
 One 80/20 stratified split (``compare``'s, random_state=0, pixels in [0, 1]);
 each seed refits UMAP, ``AutoencoderTransformer(2, neighbor_loss="umap")`` and
-``VAETransformer(2, neighbor_loss="umap", likelihood="bernoulli")`` with
+``VAETransformer(2, neighbor_loss="umap", likelihood="bernoulli")`` and
+``AutoencoderTransformer(2, neighbor_loss="infonce")`` with
 ``random_state=seed``, otherwise with their defaults. Reports the mean and
 range over the seeds of the test rows' 5-NN accuracy, trustworthiness and
 reconstruction MSE, and the seconds of the fit and of transforming the test
@@ -15,9 +16,10 @@ benchmarks/results/neighbor_maps.md (needs umap-learn).
         --ae-params '{"early_stopping": false, "max_iter": 150, "batch_size": 512,
                       "learning_rate": 0.003}'
 
-``--ae-params`` and ``--vae-params`` (JSON) add parameters to "AE + UMAP loss"
-and "VAE + UMAP loss"; ``--methods`` keeps only the named rows; ``--tag``
-suffixes the results file.
+``--ae-params`` and ``--vae-params`` (JSON) add parameters to the autoencoder rows
+with a neighbour term ("AE + UMAP loss", "AE + InfoNCE loss") and to "VAE + UMAP
+loss"; ``--methods`` keeps only the named rows; ``--tag`` suffixes the results
+file.
 
 Two more columns tell apart what limits a map on the test rows. "train map
 5-NN" is the 5-fold cross-validated 5-NN accuracy among the training rows'
@@ -70,6 +72,10 @@ def models(seed, ae_params=None, vae_params=None):
             VAETransformer(
                 2, neighbor_loss="umap", likelihood="bernoulli", random_state=seed, **vae_params
             ),
+        ),
+        (
+            "AE + InfoNCE loss",
+            AutoencoderTransformer(2, neighbor_loss="infonce", random_state=seed, **ae_params),
         ),
     ]
 
@@ -140,7 +146,7 @@ def main():
         "(min-max) over the seeds. Test MSE through inverse_transform (UMAP's own, approximate). "
         "Train map 5-NN: 5-fold 5-NN accuracy among the training codes; placed 5-NN: test rows "
         "placed at the mean code of their 5 nearest training rows. Transform s: the test rows."
-        + (f" AE + UMAP loss with {args.ae_params}." if ae_params else "")
+        + (f" AE + UMAP / InfoNCE loss with {args.ae_params}." if ae_params else "")
         + (f" VAE + UMAP loss with {args.vae_params}." if vae_params else ""),
         "",
         *markdown_table(header, rows),

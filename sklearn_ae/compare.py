@@ -264,6 +264,12 @@ METHODS = {
         requires="umap",
         reconstructs=True,
     ),
+    "ae_infonce": Method(
+        "AE + InfoNCE loss",
+        _neural(AutoencoderTransformer, neighbor_loss="infonce", placement="neighbors"),
+        requires="umap",
+        reconstructs=True,
+    ),
 }
 
 DEFAULT_METHODS = tuple(METHODS)

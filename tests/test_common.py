@@ -22,6 +22,7 @@ ESTIMATORS = [
     VAETransformer(**FAST),
     VAETransformer(prior="mixture", n_importance_samples=3, free_bits=0.1, kl_warmup=2, **FAST),
     AutoencoderTransformer(neighbor_loss="umap", placement="neighbors", **FAST),
+    VAETransformer(neighbor_loss="infonce", placement="neighbors", **FAST),
     AutoencoderTransformer(max_iter=2, random_state=0),
     VAETransformer(max_iter=2, random_state=0),
 ]

@@ -1,4 +1,4 @@
-"""The neighbour-graph term (``neighbor_loss="umap"``): graphs, draws, the term, and fits."""
+"""The neighbour-graph terms (``neighbor_loss``): graphs, draws, the terms, and fits."""
 
 import sys
 
@@ -7,8 +7,10 @@ import pytest
 import torch
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, load, save
+from sklearn_ae._callbacks import early_stopper
 from sklearn_ae._neighbors import (
     POSITIVE_DRAWS,
+    InfoNCENeighborTerm,
     NeighborGraph,
     UMAPNeighborTerm,
     fuzzy_neighbor_graph,
@@ -68,21 +70,69 @@ def test_term_falls_as_neighbours_come_closer():
     assert torch.isfinite(term.cross_entropy(codes, codes, codes[:, None].expand(8, 5, 2))).all()
 
 
-def umap_cross_entropy(X, Z):
-    """Mean UMAP cross-entropy of codes Z on the graph of X, with fixed draws."""
+def test_infonce_term_falls_as_neighbours_come_closer_and_ignores_the_row_itself():
+    term = InfoNCENeighborTerm(1.0)
+    codes = torch.randn(16, 2) * 5
+    far = term.contrast(codes, codes[:, None, :] + 4.0)
+    near = term.contrast(codes, codes[:, None, :] + 0.2)
+    assert (near < far).all()
+    # Each row's own code is no negative: with every other row far away, a neighbour at the
+    # row's own position costs almost nothing.
+    spread = torch.arange(16.0)[:, None] * torch.tensor([[1000.0, 0.0]])
+    coinciding = spread.clone().requires_grad_()
+    value = term.contrast(coinciding, coinciding[:, None, :])
+    assert (value < 1e-3).all()
+    value.sum().backward()
+    assert torch.isfinite(coinciding.grad).all()
+
+
+def test_infonce_term_does_not_depend_on_the_batch_size():
+    # Early stopping compares validation losses computed on blocks of other sizes.
+    term = InfoNCENeighborTerm(1.0)
+    codes = torch.randn(512, 2, generator=torch.Generator().manual_seed(0)) * 10
+    neighbors = codes[:, None, :] + 1.0
+    whole = term.contrast(codes, neighbors).mean()
+    in_blocks = torch.cat(
+        [term.contrast(c, n) for c, n in zip(codes.split(32), neighbors.split(32), strict=True)]
+    )
+    assert abs(float(in_blocks.mean() / whole) - 1) < 0.05
+    assert float(term.contrast(codes[:1], neighbors[:1])) == 0.0
+
+
+def test_infonce_fit_is_not_undone_by_early_stopping(digits_split):
+    model = AutoencoderTransformer(
+        2, neighbor_loss="infonce", hidden_layer_sizes=(32,), max_iter=12, random_state=0
+    ).fit(digits_split[0])
+    assert not early_stopper(model.net_).kept_start_
+    assert len(model.net_.history) == 12
+
+
+def neighbor_objective(loss, X, Z, batch_size=256):
+    """Mean term ``loss`` of codes Z on the graph of X, with fixed draws, in batches."""
     graph = NeighborGraph(fuzzy_neighbor_graph(X, 15), torch.tensor(X, dtype=torch.float32))
     generator = torch.Generator().manual_seed(0)
     rows = torch.arange(len(X))
     neighbors, weights = graph.draw(rows, generator)
     negatives = torch.randint(len(X), (len(X), 20), generator=generator)
     Z = torch.tensor(Z, dtype=torch.float32)
-    loss = UMAPNeighborTerm(1.0).cross_entropy(Z, Z[neighbors.reshape(-1)], Z[negatives])
-    return float((weights * loss).mean())
+    term = {"umap": UMAPNeighborTerm, "infonce": InfoNCENeighborTerm}[loss](1.0)
+    per_row = [
+        term.per_row(Z[batch], Z[neighbors[batch]], {"negatives": negatives[batch] % len(batch)})
+        for batch in torch.arange(len(X)).split(batch_size)
+    ]
+    return float((weights * torch.cat(per_row)).mean())
 
 
-@pytest.mark.parametrize("estimator", [AutoencoderTransformer, VAETransformer])
-def test_neighbor_term_lowers_the_umap_objective_of_the_codes(estimator, digits_split):
-    # What the term optimises, measured the same way for both models. (Whether the map also
+@pytest.mark.parametrize(
+    "estimator, loss",
+    [
+        (AutoencoderTransformer, "umap"),
+        (VAETransformer, "umap"),
+        (AutoencoderTransformer, "infonce"),
+    ],
+)
+def test_neighbor_term_lowers_its_objective_on_the_codes(estimator, loss, digits_split):
+    # What the term optimises, measured the same way for the models. (Whether the map also
     # classifies new rows better depends on the fit's length and the network: see the
     # user guide and benchmarks/neighbor_maps.py.)
     X_train = digits_split[0]
@@ -90,16 +140,17 @@ def test_neighbor_term_lowers_the_umap_objective_of_the_codes(estimator, digits_
 
     def objective(**extra):
         model = estimator(2, random_state=0, **params, **extra).fit(X_train)
-        return umap_cross_entropy(X_train, model.transform(X_train))
+        return neighbor_objective(loss, X_train, model.transform(X_train))
 
-    assert objective(neighbor_loss="umap") < 0.9 * objective()
+    assert objective(neighbor_loss=loss) < 0.9 * objective()
 
 
-def test_history_logs_the_term_and_validation_counts_it(digits_split):
+@pytest.mark.parametrize("loss", ["umap", "infonce"])
+def test_history_logs_the_term_and_validation_counts_it(loss, digits_split):
     X_train = digits_split[0]
-    model = AutoencoderTransformer(2, neighbor_loss="umap", **SMALL).fit(X_train)
+    model = AutoencoderTransformer(2, neighbor_loss=loss, **SMALL).fit(X_train)
     row = model.net_.history[-1]
-    assert row["train_neighbors_umap"] > 0
+    assert row[f"train_neighbors_{loss}"] > 0
     # The validation loss holds the weighted term next to a reconstruction MSE below 0.1.
     assert row["valid_loss"] > model.neighbor_weight * 0.5
 
@@ -124,8 +175,9 @@ def test_same_random_state_gives_the_same_map(digits_split):
             **SMALL,
         ),
         AutoencoderTransformer(2, neighbor_loss="umap", contractive_weight=1e-3, **SMALL),
+        VAETransformer(2, conditional=True, neighbor_loss="infonce", **SMALL),
     ],
-    ids=["conditional-mixture-vae", "denoising-conv-ae", "contractive-ae"],
+    ids=["conditional-mixture-vae", "denoising-conv-ae", "contractive-ae", "infonce-cvae"],
 )
 def test_composes_with_other_parameters(model, digits_split):
     X_train, _, y_train, _ = digits_split

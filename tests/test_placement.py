@@ -17,7 +17,6 @@ from sklearn_ae._neighbors import ReferenceRows, membership_strengths
 pytest.importorskip("umap")
 
 MAP = {
-    "neighbor_loss": "umap",
     "hidden_layer_sizes": (64,),
     "max_iter": 20,
     "early_stopping": False,
@@ -26,9 +25,11 @@ MAP = {
 SMALL = {"hidden_layer_sizes": (16,), "max_iter": 2, "batch_size": 32, "random_state": 0}
 
 
-@pytest.fixture(scope="module")
-def placed_map(digits_split):
-    return AutoencoderTransformer(2, placement="neighbors", **MAP).fit(digits_split[0])
+@pytest.fixture(scope="module", params=["umap", "infonce"])
+def placed_map(request, digits_split):
+    return AutoencoderTransformer(2, neighbor_loss=request.param, placement="neighbors", **MAP).fit(
+        digits_split[0]
+    )
 
 
 def test_new_rows_follow_the_map_more_closely_than_the_encoder_places_them(
@@ -71,6 +72,7 @@ def test_saved_model_places_rows_as_before(tmp_path, placed_map, digits_split):
     X_test = digits_split[1][:50].astype(np.float32)
     loaded = load(save(placed_map, tmp_path / "map.safetensors"))
     assert loaded.get_params()["placement"] == "neighbors"
+    assert loaded.placement_.loss == placed_map.neighbor_loss
     np.testing.assert_array_equal(loaded.transform(X_test), placed_map.transform(X_test))
 
 
@@ -93,7 +95,7 @@ def test_conditional_vae_places_its_posterior_means(digits_split):
 
 
 def test_placement_needs_the_neighbor_term():
-    with pytest.raises(ValueError, match="set neighbor_loss='umap' as well"):
+    with pytest.raises(ValueError, match="set neighbor_loss='umap' or 'infonce' as well"):
         AutoencoderTransformer(placement="neighbors", **SMALL).fit(np.random.rand(30, 4))
 
 
