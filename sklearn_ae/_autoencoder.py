@@ -222,6 +222,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         neighbor_weight=0.1,
         n_neighbors=15,
         placement="encoder",
+        refine_epochs=100,
         pretrain=None,
         pretrain_epochs=10,
         prior_matching=None,
@@ -262,6 +263,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
         self.placement = placement
+        self.refine_epochs = refine_epochs
         self.pretrain = pretrain
         self.pretrain_epochs = pretrain_epochs
         self.prior_matching = prior_matching

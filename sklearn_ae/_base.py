@@ -37,7 +37,7 @@ from ._neighbors import (
 )
 from ._noise import NOISES, make_corruption
 from ._penalties import SPARSITY_PENALTIES, penalties_from_params
-from ._placement import NeighborPlacement
+from ._placement import NeighborPlacement, refine_codes
 from ._threads import torch_threads_for_task
 from ._validation import (
     FLOAT_DTYPES,
@@ -90,6 +90,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "neighbor_weight": _non_negative(),
         "n_neighbors": [Interval(numbers.Integral, 2, None, closed="left")],
         "placement": [StrOptions({"encoder", "neighbors"})],
+        "refine_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
         "max_iter": _positive(numbers.Integral),
         "batch_size": _positive(numbers.Integral),
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -214,11 +215,26 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if self.placement == "neighbors":
             # A copy: the model must not change when the caller later edits their array.
             # partial_fit keeps its last chunk, coded by the network as it now is.
-            codes = self._encode(X, condition)
+            codes = self._map_codes(X, condition, data, train, valid, rng)
             self.placement_ = NeighborPlacement(
                 X.copy(), codes, self.n_neighbors, rng.randint(_MAX_SEED), self.neighbor_loss
             )
         return self
+
+    def _map_codes(self, X, condition, data, train, valid, rng):
+        """The training rows' codes on the map: the encoder's, refined for ``refine_epochs``."""
+        codes = self._encode(X, condition)
+        if self.refine_epochs == 0:
+            return codes
+        graph = train.neighbors
+        if valid is not None:
+            # The training graph leaves out the validation rows, which the map holds too.
+            rows = fuzzy_neighbor_graph(X, self.n_neighbors, rng.randint(_MAX_SEED))
+            graph = NeighborGraph(rows, data.X)
+        with torch_threads_for_task():
+            return refine_codes(
+                codes, graph, self.neighbor_loss, rng.randint(_MAX_SEED), self.refine_epochs
+            )
 
     def _check_placement(self):
         if self.placement == "neighbors" and self.neighbor_loss is None:

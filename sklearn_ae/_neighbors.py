@@ -285,19 +285,21 @@ class NeighborGraph:
         picks = torch.multinomial(weights, POSITIVE_DRAWS, replacement=True, generator=generator)
         return self.indices[rows[:, None], picks], self.row_weights[rows]
 
-    def neighbor_batch(self, rows):
-        """What a batch of ``rows`` carries for the term: neighbours, row weights, negatives.
+    def draw_pairs(self, rows, generator):
+        """:meth:`draw`, and the negatives: for each row, the positions in ``rows`` of
+        ``NEGATIVE_SAMPLE_RATE`` rows per drawn neighbour, drawn uniformly."""
+        neighbors, weights = self.draw(rows, generator)
+        shape = (len(rows), NEGATIVE_SAMPLE_RATE * POSITIVE_DRAWS)
+        negatives = torch.randint(len(rows), shape, generator=generator, device=self.X.device)
+        return neighbors, weights, negatives
 
-        ``"negatives"`` holds, for each row, the positions in the batch of
-        ``NEGATIVE_SAMPLE_RATE`` rows per drawn neighbour, drawn uniformly.
-        """
+    def neighbor_batch(self, rows):
+        """What a batch of ``rows`` carries for the term: neighbours, row weights, negatives."""
         generator = None
         if self.seed is not None:
             generator = torch.Generator(device=self.X.device)
             generator.manual_seed(self.seed + int(rows[0]))
-        neighbors, weights = self.draw(rows, generator)
-        shape = (len(rows), NEGATIVE_SAMPLE_RATE * POSITIVE_DRAWS)
-        negatives = torch.randint(len(rows), shape, generator=generator, device=self.X.device)
+        neighbors, weights, negatives = self.draw_pairs(rows, generator)
         entries = {
             "neighbor_x": self.X[neighbors],
             "neighbor_weight": weights,

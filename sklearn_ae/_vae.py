@@ -274,6 +274,7 @@ class VAETransformer(BaseAutoencoder):
         neighbor_weight=10.0,
         n_neighbors=15,
         placement="encoder",
+        refine_epochs=100,
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,
@@ -320,6 +321,7 @@ class VAETransformer(BaseAutoencoder):
         self.neighbor_weight = neighbor_weight
         self.n_neighbors = n_neighbors
         self.placement = placement
+        self.refine_epochs = refine_epochs
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate

@@ -9,6 +9,9 @@ import copy
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import pdist
+from scipy.stats import spearmanr
+from sklearn.manifold import trustworthiness
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, export_onnx, load, save
@@ -43,11 +46,26 @@ def test_new_rows_follow_the_map_more_closely_than_the_encoder_places_them(
     assert placed > encoded + 0.02
 
 
-def test_the_map_keeps_the_encoders_codes_of_the_training_rows(placed_map, digits_split):
+def test_the_map_refines_the_encoders_codes_of_the_training_rows(placed_map, digits_split):
     X_train = digits_split[0]
-    encoder = copy.deepcopy(placed_map).set_params(placement="encoder")
-    np.testing.assert_array_equal(encoder.transform(X_train), placed_map.placement_.codes)
     np.testing.assert_array_equal(placed_map.placement_.rows, X_train)
+    encoded = copy.deepcopy(placed_map).set_params(placement="encoder").transform(X_train)
+    refined = placed_map.placement_.codes
+    # The refinement sharpens the map's local structure...
+    before = trustworthiness(X_train, encoded, n_neighbors=5)
+    assert trustworthiness(X_train, refined, n_neighbors=5) > before + 0.01
+    # ...and keeps the encoder's layout: the distances between rows mostly keep their order
+    # (a map drawn afresh would not: about 0).
+    assert spearmanr(pdist(encoded), pdist(refined)).statistic > 0.75
+
+
+def test_without_refinement_the_map_is_the_encoders_codes(digits_split):
+    X_train = digits_split[0]
+    model = AutoencoderTransformer(
+        2, neighbor_loss="infonce", placement="neighbors", refine_epochs=0, **SMALL
+    ).fit(X_train)
+    encoder = copy.deepcopy(model).set_params(placement="encoder")
+    np.testing.assert_array_equal(encoder.transform(X_train), model.placement_.codes)
 
 
 def test_nearest_reference_rows_are_scikit_learns():
