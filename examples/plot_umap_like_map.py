@@ -10,7 +10,9 @@ with UMAP's neighbour-graph loss next to its reconstruction loss
 ``inverse_transform`` decodes any point of the map back into a digit. ``transform`` places new
 rows with one pass through the encoder, or, with ``placement="neighbors"``, as UMAP's own
 ``transform`` does: starting from the encoder's code, it optimises each new row's position
-among the codes of its nearest training rows.
+among the codes of its nearest training rows. Those training codes are themselves the
+encoder's, refined after the fit as free parameters of the same loss (``refine_epochs``), as
+UMAP optimises its own map.
 
 Below: UMAP's map of the training digits, the autoencoder's map with the held-out digits
 placed by ``transform`` (the titles give the 5-NN test accuracy of both placements), and the

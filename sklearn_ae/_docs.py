@@ -124,10 +124,10 @@ PENALTY_PARAMETERS = """\
         starting at the encoder's codes, as UMAP and t-SNE optimise their
         maps. A smooth encoder cannot put every row exactly among its
         neighbours; the refinement can, which sharpens the map's local
-        structure (MNIST-5k with ``"infonce"``: trustworthiness of the
-        placed test rows 0.940 to 0.95). It costs fit time and moves the map
-        a little away from what the decoder was trained on. 0 keeps the
-        encoder's codes."""
+        structure (MNIST-5k, ``"infonce"`` with ``n_neighbors=30``: test
+        5-NN accuracy 0.894 to 0.904, trustworthiness 0.940 to 0.952, for
+        about 7 s of a 34-40 s fit). It moves the map a little away from what
+        the decoder was trained on. 0 keeps the encoder's codes."""
 
 TRAINING_PARAMETERS = """\
     max_iter : int, default=100

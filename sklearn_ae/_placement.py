@@ -21,6 +21,10 @@ so a row's code is a function of the row alone.
 A map trained with ``neighbor_loss="infonce"`` is placed the same way, with
 that term's similarity curve (t-SNE's) and larger steps, since its maps are
 drawn on a larger scale (``NeighborTerm.placement_step``).
+
+The training codes new rows are placed among are the encoder's, refined after the fit
+(:func:`refine_codes`, ``refine_epochs``): optimised as free parameters of the map's own
+neighbour term, as UMAP and t-SNE optimise their maps.
 """
 
 import numpy as np
