@@ -99,9 +99,15 @@ class KillWorkerOnce(Callback):
         self.marker = marker
 
     def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == 2 and not os.path.exists(self.marker):
-            open(self.marker, "w").close()
-            os.kill(os.getpid(), signal.SIGKILL)
+        if len(net.history) != 2:
+            return
+        # Both workers can reach epoch 2 at the same moment; creating the marker exclusively
+        # lets only one of them die (a check-then-create once killed both, losing the data).
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_search_completes_when_a_worker_is_killed(client, X, local_search, tmp_path):
