@@ -13,6 +13,7 @@ benchmarks/results/neighbor_maps_full.md.
     python benchmarks/neighbor_maps_full.py
     python benchmarks/neighbor_maps_full.py --max-train 10000 --tag quick
     python benchmarks/neighbor_maps_full.py --methods "UMAP,AE + InfoNCE loss" --tag infonce
+    python benchmarks/neighbor_maps_full.py --methods "AE + InfoNCE loss" --seeds 0,1,2
 
 The default ``--ae-params`` are the long recipe of the user guide with fewer
 epochs: on 60,000 rows an epoch has 15 times the steps of one on MNIST-5k.
@@ -36,7 +37,7 @@ RECIPE = {"early_stopping": False, "max_iter": 20, "batch_size": 512, "learning_
 
 
 def measure(name, estimator, X_train, y_train, X_test, y_test):
-    """One table row: 5-NN accuracy, trustworthiness, test MSE, fit and transform seconds."""
+    """A run's 5-NN accuracy, trustworthiness, test MSE, fit and transform seconds."""
     start = time.perf_counter()
     estimator.fit(X_train)
     fit_seconds = time.perf_counter() - start
@@ -49,10 +50,21 @@ def measure(name, estimator, X_train, y_train, X_test, y_test):
     mse = np.nan
     if hasattr(estimator, "inverse_transform") and not isinstance(estimator, UMAP):
         mse = float(np.mean((estimator.inverse_transform(Z_test) - X_test) ** 2))
-    row = [name, f"{knn:.3f}", f"{trust:.3f}", "-" if mse != mse else f"{mse:.4f}"]
-    row += [f"{fit_seconds:.0f}", f"{transform_seconds:.1f}"]
-    print(*row, flush=True)
+    row = [knn, trust, mse, fit_seconds, transform_seconds]
+    print(name, *row, flush=True)
     return row
+
+
+def formatted(knn, trust, mse, fit_seconds, transform_seconds):
+    """A run's numbers as table cells."""
+    mse_cell = "-" if mse != mse else f"{mse:.4f}"
+    seconds = [f"{fit_seconds:.0f}", f"{transform_seconds:.1f}"]
+    return [f"{knn:.3f}", f"{trust:.3f}", mse_cell, *seconds]
+
+
+def mean_row(runs):
+    """Table cells of the mean of several runs' numbers."""
+    return formatted(*np.mean(runs, axis=0))
 
 
 def main():
@@ -60,27 +72,31 @@ def main():
     parser.add_argument("--ae-params", default=json.dumps(RECIPE), help="JSON of AE parameters")
     parser.add_argument("--max-train", type=int, default=60000, help="training rows used")
     parser.add_argument("--methods", default="PCA,UMAP,AE + UMAP loss", help="rows to run")
+    parser.add_argument("--seeds", default="0", help="comma-separated random_state values")
     parser.add_argument("--tag", default="", help="suffix of the results file")
     args = parser.parse_args()
     X_train, y_train, X_test, y_test = load_full_mnist()
     X_train, y_train = X_train[: args.max_train], y_train[: args.max_train]
     ae_params = json.loads(args.ae_params)
-    methods = {
-        "PCA": PCA(2, random_state=0),
-        "UMAP": UMAP(n_components=2, random_state=0),
-        "AE + UMAP loss": AutoencoderTransformer(
-            2, neighbor_loss="umap", random_state=0, **ae_params
-        ),
-        "AE + InfoNCE loss": AutoencoderTransformer(
-            2, neighbor_loss="infonce", random_state=0, **ae_params
-        ),
-    }
-    rows = [
-        measure(name, methods[name], X_train, y_train, X_test, y_test)
-        for name in args.methods.split(",")
-    ]
+
+    def make(name, seed):
+        if name == "PCA":
+            return PCA(2, random_state=seed)
+        if name == "UMAP":
+            return UMAP(n_components=2, random_state=seed)
+        loss = {"AE + UMAP loss": "umap", "AE + InfoNCE loss": "infonce"}[name]
+        return AutoencoderTransformer(2, neighbor_loss=loss, random_state=seed, **ae_params)
+
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    rows = []
+    for name in args.methods.split(","):
+        runs = [measure(name, make(name, seed), X_train, y_train, X_test, y_test) for seed in seeds]
+        rows += [[name, str(seed), *formatted(*run)] for seed, run in zip(seeds, runs, strict=True)]
+        if len(runs) > 1:
+            rows.append([f"**{name}, mean**", "", *mean_row(runs)])
     header = [
         "method",
+        "seed",
         "5-NN test accuracy",
         "trustworthiness",
         "test MSE",
@@ -89,7 +105,8 @@ def main():
     ]
     body = [
         f"MNIST, the first {len(X_train)} training images, the 10,000 test images, "
-        f"n_components=2, random_state=0. AE + UMAP / InfoNCE loss with {json.dumps(ae_params)}. "
+        "n_components=2, random_state=seed. "
+        f"AE + UMAP / InfoNCE loss with {json.dumps(ae_params)}. "
         "Test MSE through inverse_transform (UMAP has none).",
         "",
         *markdown_table(header, rows),

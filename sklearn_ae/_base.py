@@ -37,7 +37,7 @@ from ._neighbors import (
 )
 from ._noise import NOISES, make_corruption
 from ._penalties import SPARSITY_PENALTIES, penalties_from_params
-from ._placement import NeighborPlacement, refine_codes
+from ._placement import NeighborPlacement, fit_decoder, refine_codes
 from ._threads import torch_threads_for_task
 from ._validation import (
     FLOAT_DTYPES,
@@ -222,7 +222,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self
 
     def _map_codes(self, X, condition, data, train, valid, rng):
-        """The training rows' codes on the map: the encoder's, refined for ``refine_epochs``."""
+        """The training rows' codes on the map: the encoder's, refined for ``refine_epochs``.
+
+        After a refinement the decoder is fitted to the refined codes.
+        """
         codes = self._encode(X, condition)
         if self.refine_epochs == 0:
             return codes
@@ -231,10 +234,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # The training graph leaves out the validation rows, which the map holds too.
             rows = fuzzy_neighbor_graph(X, self.n_neighbors, rng.randint(_MAX_SEED))
             graph = NeighborGraph(rows, data.X)
-        with torch_threads_for_task():
-            return refine_codes(
-                codes, graph, self.neighbor_loss, rng.randint(_MAX_SEED), self.refine_epochs
-            )
+        seed = rng.randint(_MAX_SEED)
+        with torch_threads_for_task(), session.seeded_torch(seed, graph.X.device):
+            codes = refine_codes(codes, graph, self.neighbor_loss, seed, self.refine_epochs)
+            fit_decoder(self.net_.module_, self.net_.criterion_, codes, data, seed)
+        return codes
 
     def _check_placement(self):
         if self.placement == "neighbors" and self.neighbor_loss is None:

@@ -9,13 +9,21 @@ import copy
 
 import numpy as np
 import pytest
+import torch
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 from sklearn.manifold import trustworthiness
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, export_onnx, load, save
-from sklearn_ae._neighbors import ReferenceRows, membership_strengths
+from sklearn_ae._data import TensorDataset
+from sklearn_ae._neighbors import (
+    NeighborGraph,
+    ReferenceRows,
+    fuzzy_neighbor_graph,
+    membership_strengths,
+)
+from sklearn_ae._placement import RowwiseAdam, fit_decoder, refine_codes
 
 pytest.importorskip("umap")
 
@@ -66,6 +74,46 @@ def test_without_refinement_the_map_is_the_encoders_codes(digits_split):
     ).fit(X_train)
     encoder = copy.deepcopy(model).set_params(placement="encoder")
     np.testing.assert_array_equal(encoder.transform(X_train), model.placement_.codes)
+
+
+def test_a_refined_row_moves_as_under_adam_alone_and_untouched_rows_stay():
+    # torch's Adam keeps moving a row on its momentum after the batches that touch it, so
+    # its steps would grow with the number of batches in an epoch, i.e. with the data.
+    start = torch.tensor([[3.0, -1.0], [5.0, 5.0], [7.0, 0.0]], dtype=torch.float64)
+    codes = start.clone().requires_grad_(True)
+    alone = start[:1].clone().requires_grad_(True)
+    rowwise, adam = RowwiseAdam(codes), torch.optim.Adam([alone], lr=0.1)
+    for step in range(20):
+        codes.grad, alone.grad = None, None
+        # Row 0 is touched every step, row 1 only on the first step, row 2 never.
+        touched = torch.tensor([0] if step else [0, 1])
+        (codes[touched] ** 2).sum().backward()
+        rowwise.step(touched, lr=0.1)
+        (alone**2).sum().backward()
+        adam.step()
+    torch.testing.assert_close(codes[:1].detach(), alone.detach())
+    assert abs(float(codes[1, 0]) - 4.9) < 1e-9
+    torch.testing.assert_close(codes[2].detach(), start[2])
+
+
+def test_the_decoder_is_fitted_to_the_refined_codes_and_the_encoder_kept(digits_split):
+    X_train = digits_split[0]
+    model = AutoencoderTransformer(
+        2, neighbor_loss="infonce", placement="neighbors", refine_epochs=0, **MAP
+    ).fit(X_train)
+    encoded = model.placement_.codes
+    rows = torch.tensor(X_train, dtype=torch.float32)
+    graph = NeighborGraph(fuzzy_neighbor_graph(X_train, 15, 0), rows)
+    refined = refine_codes(encoded, graph, "infonce", seed=0, n_epochs=100)
+
+    def error():
+        return np.mean((model.inverse_transform(refined) - X_train) ** 2)
+
+    before = error()
+    fit_decoder(model.net_.module_, model.net_.criterion_, refined, TensorDataset(rows), seed=0)
+    assert error() < 0.9 * before
+    encoder = model.set_params(placement="encoder")
+    np.testing.assert_array_equal(encoder.transform(X_train), encoded)
 
 
 def test_nearest_reference_rows_are_scikit_learns():
