@@ -129,8 +129,8 @@ PENALTY_PARAMETERS = """\
         about 7 s of a 34-40 s fit). A row's steps are its own (Adam's moments
         kept per row), so the refinement is as strong on 60,000 rows as on
         4,000. The refined codes sit a little away from where the decoder
-        learned to invert them, so the decoder is then fitted to them for
-        600 steps, the encoder left as it is. 0 keeps the encoder's codes and
+        learned to invert them, so the decoder is then fitted to them (600
+        batches, at most 25 epochs), the encoder left as it is. 0 keeps the encoder's codes and
         the decoder as trained."""
 
 TRAINING_PARAMETERS = """\
