@@ -12,7 +12,8 @@ rows with one pass through the encoder, or, with ``placement="neighbors"``, as U
 ``transform`` does: starting from the encoder's code, it optimises each new row's position
 among the codes of its nearest training rows. Those training codes are themselves the
 encoder's, refined after the fit as free parameters of the same loss (``refine_epochs``), as
-UMAP optimises its own map.
+UMAP optimises its own map; the decoder is then fitted to the refined codes, so that the grid
+below decodes the map as drawn.
 
 Below: UMAP's map of the training digits, the autoencoder's map with the held-out digits
 placed by ``transform`` (the titles give the 5-NN test accuracy of both placements), and the

@@ -125,13 +125,13 @@ PENALTY_PARAMETERS = """\
         maps. A smooth encoder cannot put every row exactly among its
         neighbours; the refinement can, which sharpens the map's local
         structure (MNIST-5k, ``"infonce"`` with ``n_neighbors=30``: test
-        5-NN accuracy 0.894 to 0.904, trustworthiness 0.940 to 0.952, for
-        about 7 s of a 34-40 s fit). A row's steps are its own (Adam's moments
-        kept per row), so the refinement is as strong on 60,000 rows as on
-        4,000. The refined codes sit a little away from where the decoder
-        learned to invert them, so the decoder is then fitted to them (600
-        batches, at most 25 epochs), the encoder left as it is. 0 keeps the encoder's codes and
-        the decoder as trained."""
+        5-NN accuracy 0.894 to 0.902, trustworthiness 0.940 to 0.951, for
+        about 9 s of a 34-39 s fit, the decoder's fit included). Each row
+        takes its own Adam steps, so the refinement is as strong on 60,000
+        rows as on 4,000. The refined codes sit a little away from where the
+        decoder learned to invert them, so the decoder is then fitted to
+        them (600 batches, at most 25 epochs), the encoder left as it is.
+        0 keeps the encoder's codes and the decoder as trained."""
 
 TRAINING_PARAMETERS = """\
     max_iter : int, default=100

@@ -46,7 +46,7 @@ PLACEMENT_EPOCHS = 100
 INITIAL_STEP = NEIGHBOR_LOSSES["umap"].placement_step
 GRADIENT_CLIP = 4.0
 # The refinement of the training codes: batches of the size the InfoNCE term was measured with,
-# Adam's step a quarter of the placement's, falling linearly to 0.
+# each row's Adam step 0.35 of the placement's, falling linearly to 0.
 REFINE_BATCH = CONTRAST_ROWS + 1
 REFINE_STEP_FRACTION = 0.35
 # The decoder's fit to the refined codes: about DECODER_FIT_STEPS Adam steps of REFINE_BATCH
@@ -289,15 +289,23 @@ def fit_decoder(module, criterion, codes, data, seed):
     >>> bool(error() < before)
     True
     """
-    generator = torch.Generator(device=data.X.device)
+    device = data.X.device
+    generator = torch.Generator(device=device)
     generator.manual_seed(seed)
-    codes = torch.as_tensor(codes, dtype=torch.float32, device=data.X.device)
+    codes = torch.as_tensor(codes, dtype=torch.float32, device=device)
+    rows_to_fit = torch.arange(len(codes), device=device)
+    if data.condition is not None:
+        # A semi-supervised model's unlabeled rows have a condition of zeros, which its
+        # decoder never decodes with.
+        rows_to_fit = rows_to_fit[data.condition.abs().sum(1) > 0]
     optimizer = torch.optim.Adam(module.parameters(), lr=DECODER_FIT_STEP_SIZE)
     module.train()
-    n_batches = -(-len(codes) // REFINE_BATCH)
-    for _ in range(min(-(-DECODER_FIT_STEPS // n_batches), DECODER_FIT_MAX_EPOCHS)):
-        order = torch.randperm(len(codes), generator=generator, device=data.X.device)
+    n_batches = -(-len(rows_to_fit) // REFINE_BATCH)
+    for _ in range(min(-(-DECODER_FIT_STEPS // max(n_batches, 1)), DECODER_FIT_MAX_EPOCHS)):
+        order = rows_to_fit[torch.randperm(len(rows_to_fit), generator=generator, device=device)]
         for rows in order.split(REFINE_BATCH):
+            if len(rows) < 2:
+                continue  # batch normalisation cannot train on one row
             condition = None if data.condition is None else data.condition[rows]
             loss = criterion(module.decode(codes[rows], condition), data.X[rows]).mean()
             optimizer.zero_grad(set_to_none=True)

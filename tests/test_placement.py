@@ -116,6 +116,24 @@ def test_the_decoder_is_fitted_to_the_refined_codes_and_the_encoder_kept(digits_
     np.testing.assert_array_equal(encoder.transform(X_train), encoded)
 
 
+def test_the_decoder_fit_leaves_out_unlabeled_rows():
+    # A semi-supervised model's unlabeled rows carry a condition of zeros.
+    module = torch.nn.Linear(3, 2)
+    conditions_decoded = []
+
+    def decode(z, condition):
+        conditions_decoded.append(condition)
+        return module(torch.cat([z, condition], 1))
+
+    module.decode = decode
+    condition = torch.eye(2)[[0, 1] * 10]
+    condition[10:] = 0
+    data = TensorDataset(torch.zeros(20, 2), condition)
+    fit_decoder(module, lambda out, x: ((out - x) ** 2).sum(-1), np.zeros((20, 1)), data, seed=0)
+    assert conditions_decoded
+    assert all(bool((c.sum(1) > 0).all()) and len(c) == 10 for c in conditions_decoded)
+
+
 def test_nearest_reference_rows_are_scikit_learns():
     rng = np.random.RandomState(0)
     X, reference = rng.rand(300, 5) + 100.0, rng.rand(200, 5) + 100.0
