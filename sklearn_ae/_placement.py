@@ -283,7 +283,9 @@ def fit_decoder(module, criterion, codes, data, seed):
     >>> squared_error = lambda decoded, x: ((decoded - x) ** 2).sum(-1)
     >>> codes = np.linspace(-1, 1, 50)[:, None]
     >>> data = TensorDataset(torch.tensor(np.c_[codes, -codes], dtype=torch.float32))
-    >>> error = lambda: float(squared_error(module.decode(data.X[:, :1], None), data.X).mean())
+    >>> def error():
+    ...     with torch.no_grad():
+    ...         return float(squared_error(module.decode(data.X[:, :1], None), data.X).mean())
     >>> before = error()
     >>> fit_decoder(module, squared_error, codes, data, seed=0)
     >>> bool(error() < before)
