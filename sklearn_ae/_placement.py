@@ -39,6 +39,7 @@ from ._neighbors import (
     membership_strengths,
     umap_curve,
 )
+from ._objectives import labeled_rows
 
 # UMAP's transform: 100 epochs (it takes 30 for more than 10,000 new rows, which would make a
 # row's code depend on how many rows share the call), a quarter of its fit's step size.
@@ -299,7 +300,7 @@ def fit_decoder(module, criterion, codes, data, seed):
     if data.condition is not None:
         # A semi-supervised model's unlabeled rows have a condition of zeros, which its
         # decoder never decodes with.
-        rows_to_fit = rows_to_fit[data.condition.abs().sum(1) > 0]
+        rows_to_fit = rows_to_fit[labeled_rows(data.condition)]
     optimizer = torch.optim.Adam(module.parameters(), lr=DECODER_FIT_STEP_SIZE)
     module.train()
     n_batches = -(-len(rows_to_fit) // REFINE_BATCH)
