@@ -62,11 +62,6 @@ def formatted(knn, trust, mse, fit_seconds, transform_seconds):
     return [f"{knn:.3f}", f"{trust:.3f}", mse_cell, *seconds]
 
 
-def mean_row(runs):
-    """Table cells of the mean of several runs' numbers."""
-    return formatted(*np.mean(runs, axis=0))
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ae-params", default=json.dumps(RECIPE), help="JSON of AE parameters")
@@ -93,7 +88,7 @@ def main():
         runs = [measure(name, make(name, seed), X_train, y_train, X_test, y_test) for seed in seeds]
         rows += [[name, str(seed), *formatted(*run)] for seed, run in zip(seeds, runs, strict=True)]
         if len(runs) > 1:
-            rows.append([f"**{name}, mean**", "", *mean_row(runs)])
+            rows.append([f"**{name}, mean**", "", *formatted(*np.mean(runs, axis=0))])
     header = [
         "method",
         "seed",
