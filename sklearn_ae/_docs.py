@@ -108,7 +108,10 @@ PENALTY_PARAMETERS = """\
         the row's memberships to its ``n_neighbors`` nearest training rows and
         the similarities of its code to the training codes, which stay fixed
         (100 epochs, the same negatives for every row, so that a row's code
-        depends on the row alone). It follows
+        depends on the row alone). Its first step is UMAP's 0.25 under
+        ``"umap"``; ``"infonce"`` maps grow with the number of rows, as
+        t-SNE's do, and its step is 0.125 of the map's median distance from
+        its centre (about 4 on MNIST-5k, 8 on full MNIST). It follows
         the map more closely (digits, test 5-NN accuracy 0.93 to 0.97) but
         keeps a copy of the training rows in the model (``placement_``) and
         costs a nearest-neighbour search per call. ``inverse_transform``,

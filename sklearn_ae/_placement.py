@@ -19,8 +19,9 @@ the other rows of the call. Here every row takes the same pre-drawn negatives,
 so a row's code is a function of the row alone.
 
 A map trained with ``neighbor_loss="infonce"`` is placed the same way, with
-that term's similarity curve (t-SNE's) and larger steps, since its maps are
-drawn on a larger scale (``NeighborTerm.placement_step``).
+that term's similarity curve (t-SNE's) and steps that follow the map's size,
+since its maps are drawn on a larger scale that grows with the number of rows
+(``NeighborTerm.placement_step``).
 
 The training codes new rows are placed among are the encoder's, refined after the fit
 (:func:`refine_codes`, ``refine_epochs``): optimised as free parameters of the map's own
@@ -44,12 +45,11 @@ from ._objectives import labeled_rows
 # UMAP's transform: 100 epochs (it takes 30 for more than 10,000 new rows, which would make a
 # row's code depend on how many rows share the call), a quarter of its fit's step size.
 PLACEMENT_EPOCHS = 100
-INITIAL_STEP = NEIGHBOR_LOSSES["umap"].placement_step
+INITIAL_STEP = NEIGHBOR_LOSSES["umap"].placement_step(None)
 GRADIENT_CLIP = 4.0
 # The refinement of the training codes: batches of the size the InfoNCE term was measured with,
-# each row's Adam step 0.35 of the placement's, falling linearly to 0.
+# each row's Adam step the term's refine_step, falling linearly to 0.
 REFINE_BATCH = CONTRAST_ROWS + 1
-REFINE_STEP_FRACTION = 0.35
 # The decoder's fit to the refined codes: about DECODER_FIT_STEPS Adam steps of REFINE_BATCH
 # rows, at most DECODER_FIT_MAX_EPOCHS epochs. On MNIST-5k 200 steps took the test MSE most of
 # the way (0.0421 after 50, 0.0417 after 200, 0.0411 after 600) in a third of 600's time.
@@ -235,7 +235,7 @@ def refine_codes(codes, graph, loss, seed, n_epochs):
     # float32, as the network trains: twice as fast as float64 on a CPU.
     free = torch.tensor(codes, dtype=torch.float32, device=device, requires_grad=True)
     optimizer = RowwiseAdam(free)
-    initial_step = REFINE_STEP_FRACTION * term.placement_step
+    initial_step = term.refine_step
     n_steps = n_epochs * -(-len(free) // REFINE_BATCH)
     done = 0
     for _ in range(n_epochs):
@@ -384,7 +384,7 @@ class NeighborPlacement:
             self.codes,
             self.seed,
             curve=term.similarity_curve(),
-            initial_step=term.placement_step,
+            initial_step=term.placement_step(self.codes),
         )
 
     def __getstate__(self):

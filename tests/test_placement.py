@@ -23,7 +23,7 @@ from sklearn_ae._neighbors import (
     fuzzy_neighbor_graph,
     membership_strengths,
 )
-from sklearn_ae._placement import RowwiseAdam, fit_decoder, refine_codes
+from sklearn_ae._placement import NeighborPlacement, RowwiseAdam, fit_decoder, refine_codes
 
 pytest.importorskip("umap")
 
@@ -74,6 +74,22 @@ def test_without_refinement_the_map_is_the_encoders_codes(digits_split):
     ).fit(X_train)
     encoder = copy.deepcopy(model).set_params(placement="encoder")
     np.testing.assert_array_equal(encoder.transform(X_train), model.placement_.codes)
+
+
+def test_new_rows_reach_their_cluster_on_a_large_infonce_map():
+    # InfoNCE maps grow with the number of rows (median radius 64 on full MNIST), and t-SNE's
+    # curve pulls a far row with a force falling as 2 / d. With a fixed step of 2 these rows
+    # stopped halfway (median distance 25 of the 50 to go); the step that follows the map's size
+    # takes them into their cluster (spread 10).
+    rng = np.random.RandomState(0)
+    centres = 100 * np.array([[1.0, 0.0], [-0.5, 0.87], [-0.5, -0.87]])
+    labels = np.repeat(np.arange(3), 100)
+    rows = 5 * np.eye(3)[labels] + rng.normal(size=(300, 3))
+    codes = centres[labels] + 10 * rng.normal(size=(300, 2))
+    new_rows = 5 * np.eye(3)[np.zeros(20, dtype=int)] + rng.normal(size=(20, 3))
+    placement = NeighborPlacement(rows, codes, n_neighbors=15, seed=0, loss="infonce")
+    placed = placement.place(new_rows, start=np.tile(centres[0] / 2, (20, 1)))
+    assert np.median(np.linalg.norm(placed - centres[0], axis=1)) < 10
 
 
 def test_a_refined_row_moves_as_under_adam_alone_and_untouched_rows_stay():
