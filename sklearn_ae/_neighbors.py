@@ -55,6 +55,9 @@ CONSISTENCY_NEIGHBORS = 5
 # Rows the InfoNCE term contrasts each neighbour with: its batch's other rows, scaled to this
 # many, the number in a batch of 512 (with which its maps were measured).
 CONTRAST_ROWS = 511
+# UMAP's transform takes steps of a quarter of its fit's, whatever the data: UMAP's curve keeps
+# its maps on one scale.
+UMAP_PLACEMENT_STEP = 0.25
 # The InfoNCE term places new rows with a first step of this fraction of its map's median
 # distance from the centre. Test 5-NN accuracy of full-MNIST maps (one fit, seed 0) with steps
 # 2, 4, 8: 0.958, 0.962, 0.964; MNIST-5k and digits maps (3 seeds) changed by at most 0.007
@@ -373,18 +376,17 @@ class NeighborTerm(Penalty):
     """
 
     in_validation = True
-    # The refinement's row-wise Adam step: 0.35 of the placement step of a MNIST-5k map (UMAP's
-    # 0.25). On full MNIST 0.4 to 1.0 for the InfoNCE term gave the same maps.
-    refine_step = 0.35 * 0.25
+    # The refinement's row-wise Adam step: 0.35 of the placement step of a MNIST-5k map. On full
+    # MNIST 0.4 to 1.0 for the InfoNCE term gave the same maps.
+    refine_step = 0.35 * UMAP_PLACEMENT_STEP
 
     @staticmethod
     def placement_step(codes):
         """The first step size of placing new rows on the map of the training ``codes``.
 
-        UMAP's transform takes a quarter of its fit's step, whatever the data:
-        UMAP's curve keeps its maps on one scale.
+        UMAP's transform's, ``UMAP_PLACEMENT_STEP``, whatever the map.
         """
-        return 0.25
+        return UMAP_PLACEMENT_STEP
 
     @staticmethod
     def similarity_curve():

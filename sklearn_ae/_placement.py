@@ -12,7 +12,7 @@ The optimisation is UMAP's (``umap.layouts.optimize_layout_euclidean`` with
 ``move_other=False``, the schedule of ``UMAP.transform``): each edge is sampled
 in proportion to its membership, each sample takes one attracting step and
 ``NEGATIVE_SAMPLE_RATE`` repelling ones, gradients are clipped at
-``GRADIENT_CLIP`` and the step size falls linearly from ``INITIAL_STEP`` to 0.
+``GRADIENT_CLIP`` and the step size falls linearly from ``UMAP_PLACEMENT_STEP`` to 0.
 It is written out here, vectorised over the rows, because umap-learn's runs
 through the edges with one random stream: a row's result would then depend on
 the other rows of the call. Here every row takes the same pre-drawn negatives,
@@ -36,6 +36,7 @@ from ._neighbors import (
     NEGATIVE_SAMPLE_RATE,
     NEIGHBOR_LOSSES,
     REPULSION_FLOOR,
+    UMAP_PLACEMENT_STEP,
     ReferenceRows,
     membership_strengths,
     umap_curve,
@@ -43,9 +44,8 @@ from ._neighbors import (
 from ._objectives import labeled_rows
 
 # UMAP's transform: 100 epochs (it takes 30 for more than 10,000 new rows, which would make a
-# row's code depend on how many rows share the call), a quarter of its fit's step size.
+# row's code depend on how many rows share the call).
 PLACEMENT_EPOCHS = 100
-INITIAL_STEP = NEIGHBOR_LOSSES["umap"].placement_step(None)
 GRADIENT_CLIP = 4.0
 # The refinement of the training codes: batches of the size the InfoNCE term was measured with,
 # each row's Adam step the term's refine_step, falling linearly to 0.
@@ -69,7 +69,7 @@ def optimize_codes(
     seed,
     n_epochs=PLACEMENT_EPOCHS,
     curve=None,
-    initial_step=INITIAL_STEP,
+    initial_step=UMAP_PLACEMENT_STEP,
 ):
     """Codes of new rows optimised against fixed reference codes with UMAP's objective.
 
@@ -89,7 +89,7 @@ def optimize_codes(
         Epochs of the schedule.
     curve : tuple of (a, b) or None, default=None
         The similarity curve ``1 / (1 + a d^2b)``; None is UMAP's (:func:`umap_curve`).
-    initial_step : float, default=INITIAL_STEP
+    initial_step : float, default=UMAP_PLACEMENT_STEP
         The step size of the first epoch; it falls linearly to 0.
 
     Returns
