@@ -7,7 +7,6 @@ next to their pieces (``_architectures``, ``_noise``, ``_penalties``,
 """
 
 import numbers
-import os
 
 import numpy as np
 import torch
@@ -18,26 +17,21 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from . import _session as session
-from ._architectures import ACTIVATIONS, ARCHITECTURES, has_batch_norm
+from ._architectures import ARCHITECTURES, has_batch_norm
 from ._checkpoint import TrainingCheckpoint, checkpoint_file, read_checkpoint
 from ._data import TensorDataset
 from ._docs import with_labels_doc
+from ._graphs import MAX_SEED, with_neighbor_graphs
 from ._inference import map_row_chunks
 from ._likelihoods import check_data_suits
-from ._neighbors import (
-    NEIGHBOR_LOSSES,
-    NeighborGraph,
-    fuzzy_neighbor_graph,
-    knn_graph,
-    reference_neighbor_graph,
-)
-from ._noise import NOISES, make_corruption
-from ._penalties import SPARSITY_PENALTIES, penalties_from_params
-from ._placement import NeighborPlacement, fit_decoder, refine_codes
+from ._neighbor_terms import NEIGHBOR_LOSSES
+from ._noise import make_corruption
+from ._parameters import SHARED_PARAMETER_CONSTRAINTS
+from ._penalties import penalties_from_params
+from ._placement import check_placement, fit_placement, place_rows
 from ._threads import torch_threads_for_task
 from ._validation import (
     FLOAT_DTYPES,
@@ -49,16 +43,6 @@ from ._validation import (
     validate_numeric,
     warn_if_constant,
 )
-
-_MAX_SEED = np.iinfo(np.int32).max
-
-
-def _positive(kind):
-    return [Interval(kind, 1, None, closed="left")]
-
-
-def _non_negative():
-    return [Interval(numbers.Real, 0, None, closed="left")]
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -72,41 +56,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     ``_after_fit``.
     """
 
-    _parameter_constraints = {
-        "n_components": _positive(numbers.Integral),
-        "architecture": [StrOptions(set(ARCHITECTURES)), HasMethods(["trunk", "decoder"])],
-        "image_shape": [None, "array-like"],
-        "conv_channels": ["array-like"],
-        "batch_norm": ["boolean"],
-        "hidden_layer_sizes": ["array-like"],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "noise": [None, StrOptions(set(NOISES))],
-        "noise_level": _non_negative(),
-        "sparsity": [None, StrOptions(set(SPARSITY_PENALTIES))],
-        "sparsity_weight": _non_negative(),
-        "sparsity_target": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "contractive_weight": _non_negative(),
-        "neighbor_loss": [None, StrOptions(set(NEIGHBOR_LOSSES))],
-        "neighbor_weight": _non_negative(),
-        "n_neighbors": [Interval(numbers.Integral, 2, None, closed="left")],
-        "placement": [StrOptions({"encoder", "neighbors"})],
-        "refine_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
-        "max_iter": _positive(numbers.Integral),
-        "batch_size": _positive(numbers.Integral),
-        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(session.OPTIMIZERS))],
-        "weight_decay": _non_negative(),
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "n_iter_no_change": _positive(numbers.Integral),
-        "tol": _non_negative(),
-        "callbacks": [None, list, tuple],
-        "device": [str],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "checkpoint_dir": [None, str, os.PathLike],
-    }
+    _parameter_constraints = SHARED_PARAMETER_CONSTRAINTS
 
     # ---- fitting -------------------------------------------------------------
 
@@ -181,15 +131,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _fit(self, X, y, partial, classes=None):
         """Validate, build the network unless continuing, and train (one epoch if ``partial``)."""
         continuing = hasattr(self, "net_") and (partial or self.warm_start)
-        self._check_placement()
+        check_placement(self.placement, self.neighbor_loss)
         X, condition = self._training_data(X, y, partial, continuing, classes)
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
-        seed = rng.randint(_MAX_SEED)
+        seed = rng.randint(MAX_SEED)
         if partial and continuing:
             # With an int random_state every call draws the same seed; offset it so that
             # each chunk gets its own shuffle and noise.
-            seed = (seed + self.n_iter_) % _MAX_SEED
+            seed = (seed + self.n_iter_) % MAX_SEED
         data = TensorDataset(
             torch.tensor(X, dtype=torch.float32, device=device),
             None if condition is None else torch.tensor(condition, device=device),
@@ -198,10 +148,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if self.early_stopping and not partial:
             train, valid = session.split_validation(data, self.validation_fraction, rng)
         if self._uses_neighbor_graph():
-            train, valid = self._with_neighbor_graphs(train, valid, rng)
+            train, valid = with_neighbor_graphs(
+                train, valid, self.neighbor_loss, self.n_neighbors, rng, self._uses_neighbor_graph()
+            )
         checkpoint, state = None, None
         if self.checkpoint_dir is not None and not partial:
-            checkpoint = checkpoint_file(self, X, condition, self.net_ if continuing else None)
+            start = self.net_ if continuing else None
+            params, name = self.get_params(deep=False), type(self).__name__
+            checkpoint = checkpoint_file(self.checkpoint_dir, name, params, X, condition, start)
             state = read_checkpoint(checkpoint)
         with session.seeded_torch(seed, device), torch_threads_for_task():
             net = self.net_ if continuing else self._build_net(X, device, valid is not None)
@@ -213,41 +167,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._after_fit(X, condition, rng)
         self.placement_ = None
         if self.placement == "neighbors":
-            # A copy: the model must not change when the caller later edits their array.
+            # The training graph covers the map's rows unless validation rows were held out.
             # partial_fit keeps its last chunk, coded by the network as it now is.
-            codes = self._map_codes(X, condition, data, train, valid, rng)
-            self.placement_ = NeighborPlacement(
-                X.copy(), codes, self.n_neighbors, rng.randint(_MAX_SEED), self.neighbor_loss
+            self.placement_ = fit_placement(
+                self.net_,
+                X,
+                self._encode(X, condition),
+                data,
+                train.neighbors if valid is None else None,
+                self.neighbor_loss,
+                self.n_neighbors,
+                self.refine_epochs,
+                rng,
             )
         return self
-
-    def _map_codes(self, X, condition, data, train, valid, rng):
-        """The training rows' codes on the map: the encoder's, refined for ``refine_epochs``.
-
-        After a refinement the decoder is fitted to the refined codes.
-        """
-        codes = self._encode(X, condition)
-        if self.refine_epochs == 0:
-            return codes
-        graph = train.neighbors
-        if valid is not None:
-            # The training graph leaves out the validation rows, which the map holds too.
-            rows = fuzzy_neighbor_graph(X, self.n_neighbors, rng.randint(_MAX_SEED))
-            graph = NeighborGraph(rows, data.X)
-        seed = rng.randint(_MAX_SEED)
-        with torch_threads_for_task(), session.seeded_torch(seed, graph.X.device):
-            codes = refine_codes(codes, graph, self.neighbor_loss, seed, self.refine_epochs)
-            fit_decoder(self.net_.module_, self.net_.criterion_, codes, data, seed)
-        return codes
-
-    def _check_placement(self):
-        if self.placement == "neighbors" and self.neighbor_loss is None:
-            raise ValueError(
-                "placement='neighbors' places new rows by optimising a neighbour objective "
-                "against the codes of the training rows, which suits only a map trained with "
-                "one; set neighbor_loss='umap' or 'infonce' as well, or keep "
-                "placement='encoder'."
-            )
 
     def _training_data(self, X, y, partial, continuing, classes):
         """Validated training rows and their per-row condition (or None)."""
@@ -260,26 +193,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not continuing:
             self.image_shape_ = self._image_shape(X.shape[1], seen_shape)
         return X, condition
-
-    def _with_neighbor_graphs(self, train, valid, rng):
-        """Training rows carrying their neighbours among themselves, and validation rows
-        theirs among the training rows when a term of the validation loss needs them."""
-        if len(train) < 2:
-            raise ValueError(
-                f"{self._uses_neighbor_graph()} needs a neighbour graph, which needs at "
-                f"least 2 rows, got {len(train)}; pass more rows (partial_fit: larger chunks)."
-            )
-        X = train.X.cpu().numpy()
-        if self.neighbor_loss is None:
-            graph = knn_graph(X)
-        else:
-            graph = fuzzy_neighbor_graph(X, self.n_neighbors, rng.randint(_MAX_SEED))
-        train = train.with_neighbors(NeighborGraph(graph, train.X, train.condition))
-        if valid is not None and self.neighbor_loss is not None:
-            graph = reference_neighbor_graph(valid.X.cpu().numpy(), X, self.n_neighbors)
-            fixed = NeighborGraph(graph, train.X, train.condition, seed=rng.randint(_MAX_SEED))
-            valid = valid.with_neighbors(fixed)
-        return train, valid
 
     def _image_shape(self, n_features, seen_shape):
         shape = self.image_shape if self.image_shape is not None else seen_shape
@@ -298,7 +211,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         module, module_params = self._module_spec(X, penalties)
         module_params = {**self._network_params(X), **module_params}
         net = session.make_net(
-            self,
+            self._training_settings(),
             module,
             module_params,
             self._likelihoods[self._likelihood_name()].for_data(X),
@@ -334,22 +247,21 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _train(self, X, train, valid, epochs, continuing, checkpoint, state):
         """Initialise a new network from the data, then run the training session."""
+        new = not continuing and state is None
+        initialize = (lambda: self._initialize_module(self.net_, X)) if new else None
         try:
-            if not continuing and state is None:
-                self._initialize_module(self.net_, X)
-        except KeyboardInterrupt:
-            self._set_history(valid is not None)
-            session.warn_interrupted(
-                self.net_, "while initialising the network; it was not trained"
+            outcome = session.initialize_and_train(
+                self.net_, initialize, train, valid, epochs, checkpoint, state
             )
-            return
-        outcome = session.train(self.net_, train, valid, epochs, checkpoint, state)
-        self._set_history(valid is not None)
-        try:
+            self._set_history(valid is not None)
             session.report(outcome, self.net_)
         except ValueError:
+            # A fit that failed leaves no model behind.
             del self.net_
             raise
+
+    def _training_settings(self):
+        return session.TrainingSettings.from_params(self.get_params(deep=False))
 
     def _set_history(self, validated):
         for name, value in session.history_attributes(self.net_, validated).items():
@@ -428,13 +340,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         codes = self._encode(X, condition)
         if self.placement == "encoder":
             return codes
-        if getattr(self, "placement_", None) is None:
-            raise ValueError(
-                "placement='neighbors' places rows among the training rows, which this model "
-                "did not keep: it was fitted with placement='encoder'. Fit it again with "
-                "placement='neighbors', or set placement='encoder'."
-            )
-        return self.placement_.place(X, codes).astype(codes.dtype, copy=False)
+        return place_rows(getattr(self, "placement_", None), X, codes)
 
     @with_labels_doc
     def inverse_transform(self, Z, y=None):

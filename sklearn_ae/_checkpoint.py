@@ -21,27 +21,39 @@ from ._callbacks import early_stopper
 _NOT_FINGERPRINTED = {"checkpoint_dir", "callbacks", "verbose", "device"}
 
 
-def checkpoint_file(estimator, X, condition, net=None):
-    """Path of the checkpoint of fitting ``estimator`` on X (from ``net``'s weights, if given).
+def checkpoint_file(directory, model_name, params, X, condition, net=None):
+    """Path of the checkpoint of fitting a model on X (from ``net``'s weights, if given).
+
+    Parameters
+    ----------
+    directory : str or path
+        The folder of the checkpoints (``checkpoint_dir``).
+    model_name : str
+        The estimator's class name, which starts the file name.
+    params : dict
+        The estimator's parameters; those that do not change what is learned
+        (the folder, callbacks, verbosity, device) are left out of the hash.
+    X, condition : ndarray or None
+        The training rows and their per-row condition.
+    net : skorch.NeuralNet or None, default=None
+        The network a warm start continues from.
+
+    Returns
+    -------
+    path : str
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_ae import AutoencoderTransformer
-    >>> est = AutoencoderTransformer(checkpoint_dir="ckpt")
-    >>> path = checkpoint_file(est, np.zeros((4, 2)), None)
+    >>> params = {"max_iter": 5, "verbose": 0}
+    >>> path = checkpoint_file("ckpt", "AutoencoderTransformer", params, np.zeros((4, 2)), None)
     >>> path.startswith("ckpt") and path.endswith(".pt")
     True
     """
-    params = {
-        key: value
-        for key, value in estimator.get_params(deep=False).items()
-        if key not in _NOT_FINGERPRINTED
-    }
+    fingerprinted = {key: value for key, value in params.items() if key not in _NOT_FINGERPRINTED}
     start = None if net is None else (net.module_.state_dict(), len(net.history))
-    name = type(estimator).__name__
-    digest = joblib.hash((name, params, X, condition, start))
-    return os.path.join(os.fspath(estimator.checkpoint_dir), f"{name}-{digest}.pt")
+    digest = joblib.hash((model_name, fingerprinted, X, condition, start))
+    return os.path.join(os.fspath(directory), f"{model_name}-{digest}.pt")
 
 
 def read_checkpoint(path):

@@ -24,7 +24,7 @@ class TensorDataset(torch.utils.data.Dataset):
         Extra input given to the module with every row (one-hot labels of a
         conditional model).
     neighbors : NeighborGraph or None, default=None
-        A neighbour graph over these rows (``sklearn_ae._neighbors``): every
+        A neighbour graph over these rows (``sklearn_ae._graphs``): every
         batch then also carries one drawn neighbour of each row.
     graph_rows : torch.Tensor of shape (n_samples,) or None, default=None
         The rows' indices in ``neighbors``, for a subset of the rows the graph

@@ -4,15 +4,14 @@ An encoder places a new row with one smooth pass. UMAP places it by
 optimisation: the row's fuzzy memberships to its nearest training rows attract
 its code to theirs, randomly drawn training codes repel it, and the training
 codes stay where they are. On a map trained with ``neighbor_loss="umap"`` that
-optimisation, started at the encoder's code, lifts the test 5-NN accuracy of
-a digits map from 0.93 to 0.97 (the user guide's neighbour-map section has the
-measurements).
+optimisation, started at the encoder's code, places new rows closer to their
+neighbours than the encoder does (``docs/neighbor_maps.rst``).
 
 The optimisation is UMAP's (``umap.layouts.optimize_layout_euclidean`` with
 ``move_other=False``, the schedule of ``UMAP.transform``): each edge is sampled
 in proportion to its membership, each sample takes one attracting step and
 ``NEGATIVE_SAMPLE_RATE`` repelling ones, gradients are clipped at
-``GRADIENT_CLIP`` and the step size falls linearly from ``UMAP_PLACEMENT_STEP`` to 0.
+``GRADIENT_CLIP`` and the step size falls linearly from the term's ``placement_step`` to 0.
 It is written out here, vectorised over the rows, because umap-learn's runs
 through the edges with one random stream: a row's result would then depend on
 the other rows of the call. Here every row takes the same pre-drawn negatives,
@@ -31,17 +30,24 @@ neighbour term, as UMAP and t-SNE optimise their maps.
 import numpy as np
 import torch
 
-from ._neighbors import (
-    CONTRAST_ROWS,
+from ._graphs import (
+    MAX_SEED,
     NEGATIVE_SAMPLE_RATE,
+    NeighborGraph,
+    ReferenceRows,
+    fuzzy_neighbor_graph,
+    membership_strengths,
+)
+from ._neighbor_terms import (
+    CONTRAST_ROWS,
     NEIGHBOR_LOSSES,
     REPULSION_FLOOR,
-    UMAP_PLACEMENT_STEP,
-    ReferenceRows,
-    membership_strengths,
+    UMAPNeighborTerm,
     umap_curve,
 )
 from ._objectives import labeled_rows
+from ._session import seeded_torch
+from ._threads import torch_threads_for_task
 
 # UMAP's transform: 100 epochs (it takes 30 for more than 10,000 new rows, which would make a
 # row's code depend on how many rows share the call).
@@ -69,7 +75,7 @@ def optimize_codes(
     seed,
     n_epochs=PLACEMENT_EPOCHS,
     curve=None,
-    initial_step=UMAP_PLACEMENT_STEP,
+    initial_step=UMAPNeighborTerm.placement_step_size,
 ):
     """Codes of new rows optimised against fixed reference codes with UMAP's objective.
 
@@ -89,7 +95,7 @@ def optimize_codes(
         Epochs of the schedule.
     curve : tuple of (a, b) or None, default=None
         The similarity curve ``1 / (1 + a d^2b)``; None is UMAP's (:func:`umap_curve`).
-    initial_step : float, default=UMAP_PLACEMENT_STEP
+    initial_step : float, default=0.25
         The step size of the first epoch; it falls linearly to 0.
 
     Returns
@@ -219,7 +225,7 @@ def refine_codes(codes, graph, loss, seed, n_epochs):
     Examples
     --------
     >>> import numpy as np, scipy.sparse, torch
-    >>> from sklearn_ae._neighbors import NeighborGraph
+    >>> from sklearn_ae._graphs import NeighborGraph
     >>> pairs = scipy.sparse.csr_matrix(np.kron(np.eye(2), np.ones((2, 2))) - np.eye(4))
     >>> graph = NeighborGraph(pairs, torch.zeros(4, 1))
     >>> start = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]])
@@ -258,8 +264,7 @@ def fit_decoder(module, criterion, codes, data, seed):
 
     The refinement moves the training codes away from where the decoder learned
     to invert them; a short fit of the decoder alone on the refined codes brings
-    ``inverse_transform`` back in line with the map (the user guide's section on
-    ``refine_epochs`` has the measurements). Only the parameters the decoding
+    ``inverse_transform`` back in line with the map. Only the parameters the decoding
     uses receive gradients, so the encoder is unchanged.
 
     Parameters
@@ -390,3 +395,71 @@ class NeighborPlacement:
     def __getstate__(self):
         # The prepared copy of the rows is rebuilt when needed, not pickled.
         return {**self.__dict__, "_reference": None}
+
+
+def fit_placement(net, X, codes, data, graph, loss, n_neighbors, refine_epochs, rng):
+    """The placement of new rows on the map of the training rows X (``placement="neighbors"``).
+
+    The map is the encoder's ``codes`` of X, refined for ``refine_epochs`` as
+    free parameters of the ``loss`` term (:func:`refine_codes`), after which
+    the decoder of ``net`` is fitted to the refined codes (:func:`fit_decoder`).
+
+    Parameters
+    ----------
+    net : ObjectiveNet
+        The trained network.
+    X : ndarray of shape (n_samples, n_features)
+        The training rows; the placement keeps a copy, so that the model does
+        not change when the caller edits their array.
+    codes : ndarray of shape (n_samples, n_components)
+        The encoder's codes of X.
+    data : TensorDataset
+        X as tensors (with its per-row condition).
+    graph : NeighborGraph or None
+        The neighbour graph over all of X; None builds it (the training graph
+        leaves out validation rows, which the map holds too).
+    loss : {"umap", "infonce"}
+        The map's ``neighbor_loss``.
+    n_neighbors : int
+        Neighbours of each row in the graph and in the placement.
+    refine_epochs : int
+        Epochs of the refinement; 0 keeps the encoder's codes and the decoder.
+    rng : numpy.random.RandomState
+        Draws the seeds of the graph, the refinement and the placement.
+
+    Returns
+    -------
+    placement : NeighborPlacement
+    """
+    if refine_epochs > 0:
+        if graph is None:
+            rows = fuzzy_neighbor_graph(X, n_neighbors, rng.randint(MAX_SEED))
+            graph = NeighborGraph(rows, data.X)
+        seed = rng.randint(MAX_SEED)
+        with torch_threads_for_task(), seeded_torch(seed, graph.X.device):
+            codes = refine_codes(codes, graph, loss, seed, refine_epochs)
+            fit_decoder(net.module_, net.criterion_, codes, data, seed)
+    return NeighborPlacement(X.copy(), codes, n_neighbors, rng.randint(MAX_SEED), loss)
+
+
+def check_placement(placement, neighbor_loss):
+    """Raise ValueError when ``placement="neighbors"`` comes without a neighbour map."""
+    if placement == "neighbors" and neighbor_loss is None:
+        raise ValueError(
+            "placement='neighbors' places new rows by optimising a neighbour objective "
+            "against the codes of the training rows, which suits only a map trained with "
+            "one; set neighbor_loss='umap' or 'infonce' as well, or keep "
+            "placement='encoder'."
+        )
+
+
+def place_rows(placement, X, codes):
+    """The encoder's ``codes`` of rows X moved onto the map by ``placement`` (a fitted
+    :class:`NeighborPlacement`, or None for a model fitted without one), in ``codes``' dtype."""
+    if placement is None:
+        raise ValueError(
+            "placement='neighbors' places rows among the training rows, which this model "
+            "did not keep: it was fitted with placement='encoder'. Fit it again with "
+            "placement='neighbors', or set placement='encoder'."
+        )
+    return placement.place(X, codes).astype(codes.dtype, copy=False)

@@ -23,17 +23,15 @@ def _dense_layer_pairs(module):
     return list(zip(encoder, decoder[::-1], strict=True))
 
 
-def pretrain_greedily(estimator, net, X, record):
+def pretrain_greedily(net, X, record, *, settings, activation, epochs):
     """Train one shallow autoencoder per encoder layer and copy its weights into ``net``.
 
     Layer 1 learns to reconstruct X; each further layer learns to reconstruct
     the codes of the one before, with the plain squared error (no noise or
-    penalties), for ``estimator.pretrain_epochs`` epochs each.
+    penalties), for ``epochs`` epochs each.
 
     Parameters
     ----------
-    estimator : AutoencoderTransformer
-        Gives the activation, the epochs and the training settings.
     net : ObjectiveNet
         Initialised net of a dense :class:`~sklearn_ae._modules.Autoencoder`.
     X : ndarray of shape (n_samples, n_features)
@@ -46,6 +44,15 @@ def pretrain_greedily(estimator, net, X, record):
     ------
     KeyboardInterrupt
         When the user interrupted a layer's training (skorch swallows it).
+
+    Other Parameters
+    ----------------
+    settings : TrainingSettings
+        Optimizer, learning rate, batch size and verbosity of each layer's training.
+    activation : str
+        Activation of the hidden layers (a key of ``ACTIVATIONS``).
+    epochs : int
+        Epochs of each layer's training.
     """
     pairs = _dense_layer_pairs(net.module_)
     code_activation = net.module_.code_activation
@@ -53,20 +60,20 @@ def pretrain_greedily(estimator, net, X, record):
     for depth, (encoder, decoder) in enumerate(pairs, start=1):
         is_code = depth == len(pairs)
         shallow = make_net(
-            estimator,
+            settings,
             Autoencoder,
             {
                 "n_features": encoder.in_features,
                 "n_components": encoder.out_features,
-                "architecture": MLPArchitecture((), estimator.activation),
-                "code_activation": code_activation if is_code else estimator.activation,
+                "architecture": MLPArchitecture((), activation),
+                "code_activation": code_activation if is_code else activation,
             },
             SquaredError(),
             ReconstructionObjective(),
             device=net.device,
-            max_epochs=estimator.pretrain_epochs,
+            max_epochs=epochs,
         ).fit(TensorDataset(inputs))
-        interrupted = settle_after_training(shallow, estimator.pretrain_epochs, validated=False)
+        interrupted = settle_after_training(shallow, epochs, validated=False)
         encoder.load_state_dict(shallow.module_.code[0].state_dict())
         decoder.load_state_dict(shallow.module_.decoder[0].state_dict())
         record += [

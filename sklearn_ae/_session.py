@@ -1,4 +1,4 @@
-"""A training session: build a skorch net from an estimator's settings, run it, report how it ended.
+"""A training session: build a skorch net from training settings, run it, report how it ended.
 
 skorch runs the loop. This module adds what a scikit-learn user expects
 around it: a seeded run that leaves torch's global generator alone, a held-out
@@ -11,7 +11,7 @@ training epochs only, so its length is the epoch number a user sees.
 import os
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from inspect import signature
 
 import torch
@@ -76,14 +76,39 @@ def split_validation(data, fraction, rng):
     return data.subset(order[n_valid:]), data.subset(order[:n_valid])
 
 
-def make_net(estimator, module, module_params, criterion, objective, penalties=(), **options):
-    """An uninitialised :class:`ObjectiveNet` with ``estimator``'s training settings.
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The estimator parameters a training session reads; the other parameters build the model.
+
+    Examples
+    --------
+    >>> TrainingSettings.from_params({"max_iter": 5, "batch_size": 32, "unused": 1}).max_iter
+    5
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-5
+    batch_size: int = 128
+    max_iter: int = 100
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    verbose: int = 0
+
+    @classmethod
+    def from_params(cls, params):
+        """The settings among ``params`` (an estimator's ``get_params()``); others keep defaults."""
+        return cls(**{f.name: params[f.name] for f in fields(cls) if f.name in params})
+
+
+def make_net(settings, module, module_params, criterion, objective, penalties=(), **options):
+    """An uninitialised :class:`ObjectiveNet` trained with ``settings``.
 
     Parameters
     ----------
-    estimator : BaseAutoencoder
-        Gives the optimizer, learning rate, weight decay, batch size, verbosity
-        and early-stopping patience.
+    settings : TrainingSettings
+        The optimizer, learning rate, weight decay, batch size, epochs,
+        verbosity and early-stopping patience.
     module : type
         The ``nn.Module`` class; ``module_params`` are its arguments.
     module_params : dict
@@ -95,8 +120,9 @@ def make_net(estimator, module, module_params, criterion, objective, penalties=(
     penalties : sequence of Penalty, default=()
         See ``sklearn_ae._penalties``.
     **options
-        ``device``, ``max_epochs``, ``early_stopping`` (bool),
-        ``min_batch_size`` and ``callbacks`` (extra, after the built-in ones).
+        ``device``, ``max_epochs`` (default ``settings.max_iter``),
+        ``early_stopping`` (bool), ``min_batch_size`` and ``callbacks``
+        (extra, after the built-in ones).
 
     Returns
     -------
@@ -109,16 +135,16 @@ def make_net(estimator, module, module_params, criterion, objective, penalties=(
     ]
     if options.get("early_stopping"):
         stopper = ValidationEarlyStopping(
-            patience=estimator.n_iter_no_change,
-            threshold=estimator.tol,
+            patience=settings.n_iter_no_change,
+            threshold=settings.tol,
             load_best=True,
-            sink=print if estimator.verbose else noop,
+            sink=print if settings.verbose else noop,
         )
         callbacks.append(("early_stopping", stopper))
-    optimizer = OPTIMIZERS[estimator.optimizer]
+    optimizer = OPTIMIZERS[settings.optimizer]
     fused = {"optimizer__fused": True} if "fused" in signature(optimizer).parameters else {}
     # Without verbose output, no PrintLog: it formats a table every epoch even when silent.
-    silent = {} if estimator.verbose else {"callbacks__print_log": None}
+    silent = {} if settings.verbose else {"callbacks__print_log": None}
     return ObjectiveNet(
         module,
         **{f"module__{key}": value for key, value in module_params.items()},
@@ -128,10 +154,10 @@ def make_net(estimator, module, module_params, criterion, objective, penalties=(
         optimizer=optimizer,
         **fused,
         **silent,
-        optimizer__weight_decay=estimator.weight_decay,
-        lr=estimator.learning_rate,
-        max_epochs=options.get("max_epochs", estimator.max_iter),
-        batch_size=estimator.batch_size,
+        optimizer__weight_decay=settings.weight_decay,
+        lr=settings.learning_rate,
+        max_epochs=options.get("max_epochs", settings.max_iter),
+        batch_size=settings.batch_size,
         iterator_train=BatchIterator,
         iterator_train__shuffle=True,
         iterator_train__min_batch_size=options.get("min_batch_size", 1),
@@ -140,7 +166,7 @@ def make_net(estimator, module, module_params, criterion, objective, penalties=(
         train_split=None,
         callbacks=callbacks + list(options.get("callbacks", ())),
         device=options.get("device", "cpu"),
-        verbose=estimator.verbose,
+        verbose=settings.verbose,
     )
 
 
@@ -277,6 +303,21 @@ def history_attributes(net, validated):
     return attributes
 
 
+def initialize_and_train(net, initialize, train_data, valid_data, epochs, checkpoint, state):
+    """Run ``initialize()`` (a new network's data-dependent start, or None), then :func:`train`.
+
+    Returns the :class:`TrainingOutcome`, or None when the user interrupted the
+    initialisation, which leaves the network untrained (with a warning).
+    """
+    try:
+        if initialize is not None:
+            initialize()
+    except KeyboardInterrupt:
+        warn_interrupted(net, "while initialising the network; it was not trained")
+        return None
+    return train(net, train_data, valid_data, epochs, checkpoint, state)
+
+
 def warn_interrupted(net, when, advice=""):
     """Warn that training was interrupted ``when``, naming the weights the model keeps."""
     best_epoch = best_epoch_restored(net)
@@ -301,11 +342,14 @@ def report(outcome, net):
 
     Parameters
     ----------
-    outcome : TrainingOutcome
-        What :func:`train` returned.
+    outcome : TrainingOutcome or None
+        What :func:`train` returned; None (an interrupted initialisation,
+        already reported) does nothing.
     net : ObjectiveNet
         The trained net.
     """
+    if outcome is None:
+        return
     if outcome.interrupted:
         advice = (
             "Calling fit again with the same settings and data resumes from the "

@@ -8,14 +8,13 @@ import torch
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, load, save
 from sklearn_ae._callbacks import early_stopper
-from sklearn_ae._neighbors import (
+from sklearn_ae._graphs import (
     POSITIVE_DRAWS,
-    InfoNCENeighborTerm,
     NeighborGraph,
-    UMAPNeighborTerm,
     fuzzy_neighbor_graph,
     reference_neighbor_graph,
 )
+from sklearn_ae._neighbor_terms import InfoNCENeighborTerm, UMAPNeighborTerm
 
 pytest.importorskip("umap")
 

@@ -17,7 +17,7 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, export_onnx, load, save
 from sklearn_ae._data import TensorDataset
-from sklearn_ae._neighbors import (
+from sklearn_ae._graphs import (
     NeighborGraph,
     ReferenceRows,
     fuzzy_neighbor_graph,

@@ -14,8 +14,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_ae import VAETransformer, load, save
 from sklearn_ae._architectures import MLPArchitecture
 from sklearn_ae._data import BatchIterator, TensorDataset
+from sklearn_ae._graphs import NeighborGraph, knn_graph
+from sklearn_ae._label_consistency import LabelConsistencyTerm
 from sklearn_ae._modules import VariationalAutoencoder
-from sklearn_ae._neighbors import LabelConsistencyTerm, NeighborGraph, knn_graph
 from sklearn_ae._penalties import VirtualAdversarialTerm, categorical_kl
 
 FAST = {"hidden_layer_sizes": (64,), "likelihood": "bernoulli", "random_state": 0}
