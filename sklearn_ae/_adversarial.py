@@ -107,7 +107,9 @@ class CircleMixtureCodes(nn.Module):
 
 
 # ``prior=...`` of an adversarial autoencoder.
-CODE_PRIORS = {"normal": StandardNormalCodes, "mixture": CircleMixtureCodes}
+# ``prior=...`` of the adversarial autoencoder. Not "mixture": on the VAE that names a learned
+# mixture, while this one is fixed.
+CODE_PRIORS = {"normal": StandardNormalCodes, "ring": CircleMixtureCodes}
 
 
 def discriminator(n_components):

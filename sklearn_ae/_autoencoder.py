@@ -46,6 +46,8 @@ def sample_gaussian_mixture(mixture, n_samples, rng):
 class AutoencoderTransformer(BaseAutoencoder):
     r"""Autoencoder as a transformer: ``transform`` encodes, ``inverse_transform`` decodes.
 
+    Read more in the :ref:`User Guide <autoencoders>`.
+
     A multilayer perceptron encoder maps each row to ``n_components`` codes and a
     mirrored decoder maps codes back. Training minimises
 
@@ -99,18 +101,16 @@ class AutoencoderTransformer(BaseAutoencoder):
         codes. Both train in the same step: the discriminator on the codes
         held fixed, the encoder through the discriminator's weights held fixed.
 
-    prior : {"normal", "mixture"}, default="normal"
-        The prior of ``prior_matching``: ``"normal"`` is N(0, I); ``"mixture"``
-        is 10 Gaussians of standard deviation 0.5 evenly on a circle of radius 4
-        in the first two code dimensions (N(0, 1) in the others), for clustered
-        data. Needs ``n_components >= 2``.
+    prior : {"normal", "ring"}, default="normal"
+        The prior of ``prior_matching``: ``"normal"`` is N(0, I); ``"ring"``
+        is a fixed mixture of 10 Gaussians of standard deviation 0.5 evenly
+        on a circle of radius 4 in the first two code dimensions (N(0, 1) in
+        the others), for clustered data. Needs ``n_components >= 2``.
 
     adversarial_weight : float, default=0.003
         Weight of the adversarial terms in the loss, next to the reconstruction
-        error per feature. On the digits at 2 components, 0.003 gave codes of
-        mean about 0 and standard deviation about 1 under the normal prior
-        with a reconstruction error of 0.043 (0.033 without the prior); 0.01
-        and above collapsed the codes towards a point.
+        error per feature. Lower it if the codes collapse towards a point;
+        raise it if they stay far from the prior (:ref:`adversarial`).
 
     init : {"auto", "pca", "random"}, default="auto"
         How the network starts. ``"pca"`` adds a linear path beside the
@@ -124,9 +124,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         have no PCA counterpart, with ``pretrain="greedy"``, which is an
         initialisation of its own, with ``prior_matching``, which moves the
         codes to the prior's scale, and with ``architecture="conv"`` or an
-        architecture object: started as PCA (with the default weight decay) a
-        convolutional network stayed at PCA's error on MNIST with 32
-        components, while from a random start it beat it within 8 epochs.
+        architecture object, which train better from a random start
+        (:ref:`pca-start`).
 
     {training_parameters}
 
@@ -139,7 +138,8 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     pretrain_history_ : list of dict
         One entry per pretraining epoch (``layer``, ``epoch``, ``train_loss``,
-        ``dur`` in seconds); empty without pretraining.
+        ``dur`` in seconds); empty without pretraining. ``net_.history``,
+        ``n_iter_`` and ``loss_curve_`` count the training epochs only.
 
     See Also
     --------
@@ -178,17 +178,15 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     _likelihood_parameter = "loss"
     _neighbor_weight_note = """The reconstruction loss is a mean per
-        feature (about 0.01-0.05 on pixels in [0, 1]) and the neighbour term a few
-        nats per row; 0.1 lets the term shape the map while the reconstruction
-        stays below PCA's (digits and MNIST, ``benchmarks/structure.py``)."""
+        feature and the neighbour term a few nats per row; 0.1 lets the term
+        shape the map while the reconstruction stays below PCA's."""
     _likelihoods = AUTOENCODER_LOSSES
 
     _early_stopping_note = """With the PCA start (``init="auto"``) this makes the
         default model no worse than PCA on new rows beyond noise, where a
         network trained on all rows for ``max_iter`` epochs could memorise a
-        small training set (measured on 16 real data sets by
-        ``benchmarks/generalization.py``). ``False`` trains every epoch on
-        every row."""
+        small training set (:ref:`pca-start`). ``False`` trains every epoch
+        on every row."""
 
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
@@ -325,9 +323,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         code_activation = next((p.code_activation for p in penalties if p.code_activation), None)
         code_prior = None
         if self.prior_matching is not None:
-            if self.prior == "mixture" and self.n_components < 2:
+            if self.prior == "ring" and self.n_components < 2:
                 raise ValueError(
-                    "prior='mixture' places its modes on a circle in the first two code "
+                    "prior='ring' places its modes on a circle in the first two code "
                     f"dimensions and needs n_components >= 2, got {self.n_components}."
                 )
             code_prior = CODE_PRIORS[self.prior](self.n_components)
@@ -348,7 +346,14 @@ class AutoencoderTransformer(BaseAutoencoder):
     def _initialize_module(self, net, X):
         self.pretrain_history_ = []
         if self.pretrain is not None:
-            PRETRAINING[self.pretrain](self, net, X, self.pretrain_history_)
+            PRETRAINING[self.pretrain](
+                net,
+                X,
+                self.pretrain_history_,
+                settings=self._training_settings(),
+                activation=self.activation,
+                epochs=self.pretrain_epochs,
+            )
         elif net.module_.linear_encoder is not None:
             # An exact solver, so that a kept start is PCA itself (the default picks a randomized
             # SVD for wide data, which differed by 0.2% in test MSE on 66 rows x 2,308 genes).
@@ -358,8 +363,15 @@ class AutoencoderTransformer(BaseAutoencoder):
                 n_components=min(self.n_components, *X.shape),
                 svd_solver="covariance_eigh" if tall else "full",
             )
-            with np.errstate(invalid="ignore", divide="ignore"):
-                pca.fit(X)
+            try:
+                with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                    pca.fit(X)
+            except np.linalg.LinAlgError as error:
+                raise ValueError(
+                    "The network starts as PCA (init='auto'), whose decomposition of X failed: "
+                    f"X holds values as large as {np.abs(X).max():.3g}, too large to compute "
+                    "with. Scale X first, e.g. with StandardScaler or MinMaxScaler."
+                ) from error
             net.module_.init_linear_path_from_pca(pca.components_, pca.mean_)
 
     def _after_fit(self, X, condition, rng):

@@ -18,7 +18,7 @@ NETWORK_PARAMETERS = """\
         or 4-D (n, channels, height, width) array, which is flattened.
         An object with methods ``trunk(n_features, n_conditions)`` and
         ``decoder(n_inputs, n_features)`` plugs in your own ``nn.Module``\\ s
-        (see the user guide, "Your own network"); ``hidden_layer_sizes``,
+        (:ref:`own-network`); ``hidden_layer_sizes``,
         ``conv_channels``, ``batch_norm`` and ``activation`` then do not apply.
 
     image_shape : tuple of int or None, default=None
@@ -35,9 +35,8 @@ NETWORK_PARAMETERS = """\
 
     hidden_layer_sizes : tuple of int, default=(512, 256)
         Widths of the encoder's hidden layers, input side first; the decoder
-        mirrors them. ``()`` gives a linear autoencoder. The default, with
-        ``weight_decay=1e-5``, was chosen on held-out digits and MNIST
-        (``benchmarks/reconstruction.py``); smaller nets train faster.
+        mirrors them. ``()`` gives a linear autoencoder. Smaller networks
+        train faster; on a few hundred rows they also generalise better.
 
     activation : {"relu", "tanh", "sigmoid", "elu", "gelu", "identity"}, default="relu"
         Activation of the hidden layers."""
@@ -91,7 +90,7 @@ PENALTY_PARAMETERS = """\
         maps closer to t-SNE's: more separated clusters on a larger scale.
         Both need umap-learn. The validation rows' neighbours are training
         rows and the term counts in the validation loss. ``partial_fit``
-        builds a graph per chunk.
+        builds a graph per chunk. See :ref:`neighbor-maps`.
 
     neighbor_weight : float, default={neighbor_weight_default}
         Weight of the neighbour-graph term. {neighbor_weight_note}
@@ -108,13 +107,10 @@ PENALTY_PARAMETERS = """\
         the row's memberships to its ``n_neighbors`` nearest training rows and
         the similarities of its code to the training codes, which stay fixed
         (100 epochs, the same negatives for every row, so that a row's code
-        depends on the row alone). Its first step is UMAP's 0.25 under
-        ``"umap"``; ``"infonce"`` maps grow with the number of rows, as
-        t-SNE's do, and its step is 0.125 of the map's median distance from
-        its centre (about 4 on MNIST-5k, 8 on full MNIST). It follows
-        the map more closely (digits, test 5-NN accuracy 0.93 to 0.97) but
-        keeps a copy of the training rows in the model (``placement_``) and
-        costs a nearest-neighbour search per call. ``inverse_transform``,
+        depends on the row alone), with steps that follow the map's size
+        under ``"infonce"``. It follows the map more closely than the encoder
+        (:ref:`placement`) but keeps a copy of the training rows in the model
+        (``placement_``) and costs a nearest-neighbour search per call. ``inverse_transform``,
         ``score`` and the exported ONNX encoder use the network either way.
         It is read at ``transform``: ``set_params(placement="encoder")``
         switches a model fitted with ``"neighbors"`` back to the encoder.
@@ -127,15 +123,11 @@ PENALTY_PARAMETERS = """\
         starting at the encoder's codes, as UMAP and t-SNE optimise their
         maps. A smooth encoder cannot put every row exactly among its
         neighbours; the refinement can, which sharpens the map's local
-        structure (MNIST-5k, ``"infonce"`` with ``n_neighbors=30``: test
-        5-NN accuracy 0.894 to 0.902, trustworthiness 0.940 to 0.951, for
-        about 9 s of a 34-39 s fit, the decoder's fit included, both
-        measured with an earlier fixed placement step). Each row
-        takes its own Adam steps, so the refinement is as strong on 60,000
-        rows as on 4,000. The refined codes sit a little away from where the
-        decoder learned to invert them, so the decoder is then fitted to
-        them (600 batches, at most 25 epochs), the encoder left as it is.
-        0 keeps the encoder's codes and the decoder as trained."""
+        structure (:ref:`refinement`). Each row takes its own Adam steps, so
+        the refinement is as strong on 60,000 rows as on 4,000. The decoder
+        is then fitted to the refined codes (600 batches, at most 25 epochs),
+        the encoder left as it is. 0 keeps the encoder's codes and the
+        decoder as trained."""
 
 TRAINING_PARAMETERS = """\
     max_iter : int, default=100
@@ -232,10 +224,9 @@ SHARED_ATTRIBUTES = """\
         (channels, height, width) of one row as the model sees it; None for
         ``architecture="mlp"`` without image input.
 
-    pretrain_history_ : list of dict
-        One entry per pretraining epoch (``layer``, ``epoch``, ``train_loss``,
-        ``dur`` in seconds); empty without pretraining. ``net_.history``,
-        ``n_iter_`` and ``loss_curve_`` count the training epochs only."""
+    placement_ : NeighborPlacement or None
+        The training rows and their codes that ``placement="neighbors"``
+        places new rows among; None when fitted with ``placement="encoder"``."""
 
 # Indented for a method's docstring.
 LABELS_PARAMETER = """\

@@ -192,7 +192,8 @@ class OpenTSNETransformer:
 def _umap(setting):
     from umap import UMAP
 
-    return UMAP(n_components=setting.n_components, random_state=setting.random_state)
+    # A seeded UMAP runs on one thread whatever n_jobs says (and warns that it does): say so.
+    return UMAP(n_components=setting.n_components, random_state=setting.random_state, n_jobs=1)
 
 
 METHODS = {
@@ -330,7 +331,7 @@ def changed_parameters(estimator):
     """``name=value`` for the constructor parameters that differ from their defaults.
 
     The defaults are those of an estimator built without arguments, so that
-    values a constructor fills in itself (UMAP's ``tqdm_kwds``) do not show.
+    values a constructor fills in itself do not show.
     The embedding dimension and the seed are left out: ``compare`` sets them
     for every method. Estimators without ``get_params`` give ``""``.
 
@@ -627,8 +628,9 @@ def compare(
             )
             continue
         estimator = method.build(setting)
-        row, Z_test = _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors)
+        # Before the fit: some estimators (UMAP) write fitted state into their parameters.
         parameters = changed_parameters(estimator)
+        row, Z_test = _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors)
         rows.append({"method": key, "label": method.label, "parameters": parameters, **row})
         estimators[key], embeddings[key] = estimator, Z_test
     table = pd.DataFrame(rows, columns=_COLUMNS)

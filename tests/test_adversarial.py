@@ -18,7 +18,7 @@ def mmd(A, B):
     return maximum_mean_discrepancy(A, B, bandwidth=1.0)
 
 
-@pytest.mark.parametrize("prior", ["normal", "mixture"])
+@pytest.mark.parametrize("prior", ["normal", "ring"])
 def test_adversarial_codes_are_closer_to_the_prior_than_a_plain_autoencoders(prior, digits):
     X_train = digits[0]
     params = {"hidden_layer_sizes": (128, 64), "max_iter": 30, "early_stopping": False}
@@ -36,7 +36,7 @@ def test_adversarial_codes_are_closer_to_the_prior_than_a_plain_autoencoders(pri
     )
 
 
-def test_mixture_prior_needs_two_code_dimensions(digits):
-    model = AutoencoderTransformer(1, prior_matching="adversarial", prior="mixture", max_iter=1)
+def test_ring_prior_needs_two_code_dimensions(digits):
+    model = AutoencoderTransformer(1, prior_matching="adversarial", prior="ring", max_iter=1)
     with pytest.raises(ValueError, match="n_components >= 2"):
         model.fit(digits[0])

@@ -2,6 +2,7 @@
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,15 @@ def test_parameters_column_shows_what_was_set_not_constructor_internals():
 
     assert changed_parameters(FillsInItsOwnDefault(2)) == ""
     assert changed_parameters(FillsInItsOwnDefault(2, whiten=True)) == "whiten=True"
+
+
+def test_umap_row_shows_its_parameters_as_set_and_fits_without_warnings(digits):
+    pytest.importorskip("umap")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = compare(*digits, methods=["umap"])
+    # UMAP writes fitted state into its parameters; the column shows what compare set.
+    assert result.table.loc[0, "parameters"] == "n_jobs=1"
 
 
 def test_cli_writes_a_report_folder(tmp_path, capsys):
