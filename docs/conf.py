@@ -12,6 +12,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "myst_parser",
     "sphinx_gallery.gen_gallery",
 ]
 
@@ -28,6 +29,10 @@ sphinx_gallery_conf = {
     "reference_url": {"sklearn_ae": None},
     "remove_config_comments": True,
 }
+
+# The benchmarks page includes the results files, which are markdown.
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+myst_enable_extensions = []
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build"]
