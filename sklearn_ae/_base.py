@@ -9,7 +9,6 @@ next to their pieces (``_architectures``, ``_noise``, ``_penalties``,
 import numbers
 
 import numpy as np
-import torch
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -140,10 +139,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # With an int random_state every call draws the same seed; offset it so that
             # each chunk gets its own shuffle and noise.
             seed = (seed + self.n_iter_) % MAX_SEED
-        data = TensorDataset(
-            torch.tensor(X, dtype=torch.float32, device=device),
-            None if condition is None else torch.tensor(condition, device=device),
-        )
+        data = TensorDataset.from_arrays(X, condition, device)
         train, valid = data, None
         if self.early_stopping and not partial:
             train, valid = session.split_validation(data, self.validation_fraction, rng)
@@ -210,6 +206,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             penalties.append(NEIGHBOR_LOSSES[self.neighbor_loss](self.neighbor_weight))
         module, module_params = self._module_spec(X, penalties)
         module_params = {**self._network_params(X), **module_params}
+        extra = [*(self.callbacks or []), *self._model_callbacks()]
         net = session.make_net(
             self._training_settings(),
             module,
@@ -220,7 +217,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             device=device,
             early_stopping=early_stopping,
             # Last, so that it saves what every other callback did in the epoch.
-            callbacks=[*(self.callbacks or []), ("checkpoint", TrainingCheckpoint())],
+            callbacks=[*extra, ("checkpoint", TrainingCheckpoint())],
         )
         net.initialize()
         if has_batch_norm(net.module_):
@@ -233,9 +230,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """The module arguments every model takes: sizes, architecture and input corruption."""
         architecture = self.architecture
         if isinstance(architecture, str):
-            architecture = ARCHITECTURES[architecture](
-                self.get_params(deep=False), self.image_shape_
-            )
+            build = ARCHITECTURES[architecture]
+            architecture = build(self.get_params(deep=False), self.image_shape_)
         return {
             "n_features": X.shape[1],
             "n_components": self.n_components,
@@ -280,8 +276,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return "" if self.neighbor_loss is None else f"neighbor_loss={self.neighbor_loss!r}"
 
     def _model_penalties(self, X):
-        """Terms of the loss that the model's own parameters add for training rows X
-        (e.g. a discriminator's)."""
+        """Loss terms the model's parameters add for training rows X (e.g. a discriminator's)."""
+        return []
+
+    def _model_callbacks(self):
+        """``(name, callback)`` pairs the model's parameters add to training."""
         return []
 
     def _initialize_module(self, net, X):
@@ -293,6 +292,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _after_fit(self, X, condition, rng):
         """Fit whatever the model needs besides the network (e.g. a code density)."""
+
+    def _decode_draws(self, Z, condition, rng):
+        """The rows ``sample`` returns for drawn codes Z (a decoder that draws may use rng)."""
+        return self._decode(Z, condition)
 
     # ---- inference -------------------------------------------------------------
 
@@ -382,9 +385,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self)
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-        condition = self._condition(y, int(n_samples))
-        Z = self._sample_codes(int(n_samples), check_random_state(random_state))
-        return self._decode(np.asarray(Z, dtype=np.float64), condition)
+        condition, rng = self._condition(y, int(n_samples)), check_random_state(random_state)
+        Z = np.asarray(self._sample_codes(int(n_samples), rng), dtype=np.float64)
+        return self._decode_draws(Z, condition, rng)
 
     @property
     def _n_features_out(self):

@@ -44,6 +44,12 @@ class TensorDataset(torch.utils.data.Dataset):
         self.neighbors = neighbors
         self.graph_rows = graph_rows
 
+    @classmethod
+    def from_arrays(cls, X, condition, device):
+        """The rows X (float32) and their condition (or None) as tensors on ``device``."""
+        X = torch.tensor(X, dtype=torch.float32, device=device)
+        return cls(X, None if condition is None else torch.tensor(condition, device=device))
+
     def __len__(self):
         return len(self.X)
 

@@ -84,6 +84,12 @@ def export_onnx(estimator, path, part="encoder"):
             "alone, whose codes are those of placement='encoder', call "
             "estimator.set_params(placement='encoder') first."
         )
+    if part == "decoder" and getattr(estimator, "decoder", None) == "autoregressive":
+        raise ValueError(
+            "This model's decoder (decoder='autoregressive') generates a row one feature at "
+            "a time, a loop of n_features passes that the ONNX export does not hold. Export "
+            "the encoder, or save the model with sklearn_ae.save."
+        )
     build, input_name, output_name, width = _PARTS[part]
     # A copy on the CPU: the estimator's own network stays where it is.
     model = copy.deepcopy(build(estimator.net_)).to("cpu").eval()

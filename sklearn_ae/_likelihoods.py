@@ -45,6 +45,10 @@ class Likelihood(nn.Module):
         """Map a decoder output to data space (here the output itself)."""
         return output
 
+    def draw(self, output, generator=None):
+        """A draw of p(x|z) from a decoder output (here the output itself: no noise model)."""
+        return output
+
 
 class SquaredError(Likelihood):
     """Reconstruction as squared error; the decoder output is the reconstruction.
@@ -86,6 +90,10 @@ class BinaryCrossEntropy(Likelihood):
         """Map logits to Bernoulli means in [0, 1]."""
         return torch.sigmoid(logits)
 
+    def draw(self, logits, generator=None):
+        """Bernoulli draws, 0 or 1, from logits."""
+        return torch.bernoulli(torch.sigmoid(logits), generator=generator)
+
 
 class GaussianNegativeLogLikelihood(Likelihood):
     """Gaussian negative log-likelihood with one learned variance per feature.
@@ -121,6 +129,12 @@ class GaussianNegativeLogLikelihood(Likelihood):
     def for_data(cls, X):
         """The criterion whose variances start at those of the training data X."""
         return cls(X.var(axis=0))
+
+    def draw(self, mean, generator=None):
+        """Gaussian draws around ``mean`` with the learned variances."""
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        log_var = self.log_variance.clamp(min=self.min_log_variance)
+        return mean + torch.exp(0.5 * log_var) * noise
 
     def forward(self, mean, x):
         log_var = self.log_variance.clamp(min=self.min_log_variance)

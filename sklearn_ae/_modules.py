@@ -7,10 +7,12 @@ the objective.
 """
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._adversarial import discriminator
 from ._architectures import ACTIVATIONS, append_condition
+from ._autoregressive import AutoregressiveDecoder
 from ._priors import StandardNormalPrior
 
 _WEIGHTED_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -113,8 +115,8 @@ class Autoencoder(nn.Module):
         z = self.code(self.trunk(x))
         return z if self.linear_encoder is None else z + self.linear_encoder(x)
 
-    def decode(self, z, condition=None):
-        """Decoder output for code ``z`` (before the criterion's output map)."""
+    def decode(self, z, condition=None, x=None):
+        """Decoder output for code ``z`` (before the criterion's output map); x is unused."""
         out = self.decoder(z)
         return out if self.linear_decoder is None else out + self.linear_decoder(z)
 
@@ -150,6 +152,14 @@ class VariationalAutoencoder(nn.Module):
         Above 0, a classifier q(y|x) with that many classes beside the encoder
         (a trunk of the same architecture and a linear layer of logits), for
         semi-supervised training (the M2 model).
+    max_log_variance : float or None, default=None
+        An upper bound on the posterior's log-variances, approached smoothly
+        (``committed_rate``: see ``sklearn_ae._priors.committed_log_variance``).
+    autoregressive : {"gaussian", "bernoulli"} or None, default=None
+        A likelihood's name builds a masked autoregressive decoder over the
+        features (``sklearn_ae._autoregressive``) from an ``MLPArchitecture``'s
+        widths, fed back through that likelihood's mean; None builds the
+        architecture's own decoder, whose features are independent given z.
 
     Examples
     --------
@@ -170,13 +180,25 @@ class VariationalAutoencoder(nn.Module):
         corruption=None,
         prior=None,
         n_classes=0,
+        max_log_variance=None,
+        autoregressive=None,
     ):
         super().__init__()
         self.n_components = n_components
+        self.max_log_variance = max_log_variance
         self.corruption = corruption if corruption is not None else nn.Identity()
         self.trunk, width = architecture.trunk(n_features, n_conditions)
         self.posterior = nn.Linear(width, 2 * n_components)
-        self.decoder = architecture.decoder(n_components + n_conditions, n_features)
+        if autoregressive is None:
+            self.decoder = architecture.decoder(n_components + n_conditions, n_features)
+        else:
+            self.decoder = AutoregressiveDecoder(
+                n_components + n_conditions,
+                n_features,
+                architecture.hidden_layer_sizes[::-1],
+                architecture.activation,
+                autoregressive,
+            )
         self.prior = prior if prior is not None else StandardNormalPrior(n_components)
         self.classifier_trunk, self.classifier_logits = None, None
         if n_classes:
@@ -190,15 +212,32 @@ class VariationalAutoencoder(nn.Module):
     def posterior_parameters(self, x, condition=None):
         """Mean and log-variance of q(z|x), each of shape (n, n_components)."""
         mean, logvar = self.posterior(self.trunk(x, condition)).chunk(2, dim=-1)
+        if self.max_log_variance is not None:
+            # A smooth min(logvar, bound), strictly below the bound, with a gradient everywhere.
+            logvar = self.max_log_variance - F.softplus(self.max_log_variance - logvar)
         return mean, logvar
 
     def encode(self, x, condition=None):
         """Posterior mean: the deterministic code used by ``transform``."""
         return self.posterior_parameters(x, condition)[0]
 
-    def decode(self, z, condition=None):
-        """Decoder output for codes z of shape (..., n, n_components)."""
-        return self.decoder(append_condition(z, condition))
+    def inference_parameters(self):
+        """The encoder's parameters (trunk and posterior layer), without the generative model's."""
+        return [*self.trunk.parameters(), *self.posterior.parameters()]
+
+    def decode(self, z, condition=None, x=None, draw=None):
+        """Decoder output for codes z of shape (..., n, n_components).
+
+        An autoregressive decoder reads the rows ``x`` it scores (one pass);
+        without them it generates the rows feature by feature, feeding each
+        feature's mean, or with ``draw`` (a function of the outputs) a draw.
+        """
+        code = append_condition(z, condition)
+        if not getattr(self.decoder, "autoregressive", False):
+            return self.decoder(code)
+        if x is None:
+            return self.decoder.generate(code, draw)
+        return self.decoder(code, x)
 
     def forward(self, x, condition=None):
         return self.posterior_parameters(self.corruption(x), condition)

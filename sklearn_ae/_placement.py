@@ -315,7 +315,9 @@ def fit_decoder(module, criterion, codes, data, seed):
             if len(rows) < 2:
                 continue  # batch normalisation cannot train on one row
             condition = None if data.condition is None else data.condition[rows]
-            loss = criterion(module.decode(codes[rows], condition), data.X[rows]).mean()
+            loss = criterion(
+                module.decode(codes[rows], condition, data.X[rows]), data.X[rows]
+            ).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -7,7 +7,9 @@ Gaussian posterior to the prior, per latent unit, at the draws ``z``) and
 
 import math
 
+import numpy as np
 import torch
+from scipy.special import lambertw
 from torch import nn
 
 LOG_2PI = math.log(2 * math.pi)
@@ -35,6 +37,59 @@ def kl_to_standard_normal(mean, logvar):
     tensor([[0., 0.]])
     """
     return 0.5 * (mean.pow(2) + torch.exp(logvar) - 1 - logvar)
+
+
+def posterior_mutual_information(mean, logvar, eps, chunk_rows=1024):
+    r"""He et al.'s (2019) estimate of :math:`I_q(x; z)` from the posteriors of N rows.
+
+    :math:`\frac{1}{N}\sum_i E_{q(z|x_i)}[\log q(z|x_i)] - \log q(z_i)`, with one
+    draw :math:`z_i = \mu_i + \sigma_i \epsilon_i` per row and the aggregate
+    posterior :math:`q(z) \approx \frac{1}{N}\sum_j q(z|x_j)`; in expectation
+    between 0 and :math:`\log N`. The N x N densities are computed ``chunk_rows`` draws at a time.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> apart = torch.arange(1000.0)[:, None] * torch.ones(1, 2)  # posteriors far apart
+    >>> eps = torch.randn(1000, 2)
+    >>> mi = posterior_mutual_information(apart, torch.full((1000, 2), -10.0), eps)
+    >>> abs(float(mi) - math.log(1000)) < 0.2  # the most that 1,000 rows can show
+    True
+    """
+    n, d = mean.shape
+    z = mean + torch.exp(0.5 * logvar) * eps
+    neg_entropy = (-0.5 * (d * LOG_2PI + (1.0 + logvar).sum(dim=1))).mean()
+    log_marginal = torch.cat(
+        [
+            torch.logsumexp(
+                diagonal_gaussian_log_prob(chunk[:, None, :], mean[None], logvar[None]), dim=1
+            )
+            for chunk in z.split(chunk_rows)
+        ]
+    )
+    return neg_entropy - (log_marginal - math.log(n)).mean()
+
+
+def committed_log_variance(rate):
+    r"""The largest posterior log-variance that commits every unit to ``rate`` nats of KL.
+
+    For any mean, :math:`KL(N(\mu, s) \| N(0, 1)) \ge (s - 1 - \log s) / 2`,
+    which falls as the variance s grows to 1; so a posterior whose variances
+    stay below the root :math:`s^* < 1` of :math:`(s - 1 - \log s) / 2 =`
+    ``rate`` has a KL of at least ``rate`` in every unit, for every row: the
+    delta-VAE's committed rate (Razavi, van den Oord, Poole & Vinyals, 2019).
+    :math:`s^* = -W_0(-e^{-1 - 2\,\mathrm{rate}})`, with :math:`W_0` the
+    principal branch of Lambert's W.
+
+    Examples
+    --------
+    >>> import torch
+    >>> bound = torch.tensor([committed_log_variance(0.5)])
+    >>> round(float(kl_to_standard_normal(torch.zeros(1), bound)), 6)
+    0.5
+    """
+    return float(np.log(-lambertw(-np.exp(-1.0 - 2.0 * rate)).real))
 
 
 class StandardNormalPrior(nn.Module):

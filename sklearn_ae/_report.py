@@ -15,6 +15,7 @@ _COLUMNS = [
     ("trustworthiness", "trustworthiness", "{:.3f}"),
     ("sample_precision", "sample precision", "{:.3f}"),
     ("sample_recall", "sample recall", "{:.3f}"),
+    ("active_units", "active units", "{:.0f}"),
     ("fit_seconds", "fit s", "{:.2f}"),
     ("transform_seconds", "transform s", "{:.3f}"),
     ("evaluation", "evaluation", "{}"),

@@ -1,5 +1,6 @@
 """VAETransformer: the variational autoencoder family as a scikit-learn transformer."""
 
+import functools
 import numbers
 
 import numpy as np
@@ -8,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length
 
+from ._aggressive import AggressiveEncoderUpdates
 from ._base import BaseAutoencoder
 from ._docs import fill_shared_docs
 from ._graphs import nearest_neighbor_distance
@@ -16,12 +18,13 @@ from ._likelihoods import VAE_LIKELIHOODS
 from ._modules import VariationalAutoencoder
 from ._objectives import (
     EvidenceBound,
+    SemiAmortizedBound,
     SemiSupervisedBound,
     elbo,
     importance_sampled_log_likelihood,
 )
 from ._penalties import VirtualAdversarialTerm
-from ._priors import PRIORS, make_prior
+from ._priors import PRIORS, committed_log_variance, make_prior
 from ._validation import check_labels
 
 # Draws decoded together when scoring: a pass decodes this many times CHUNK_ROWS rows, which
@@ -87,6 +90,18 @@ class VAETransformer(BaseAutoencoder):
         ``"bernoulli"`` (decoder logits) suits data in [0, 1] such as pixel
         intensities, and raises an error for other data.
 
+    decoder : {"factorized", "autoregressive"}, default="factorized"
+        ``"factorized"``: the architecture's decoder, whose features are
+        independent given the code. ``"autoregressive"``: a masked
+        autoregressive network over the features (MADE, Germain et al.,
+        2015) with the code as input to every layer, p(x|z) = prod_i
+        p(x_i | x_<i, z): a better density model, which can also explain the
+        rows without the code (see :ref:`collapse`). It scores a row in one
+        pass but generates one feature at a time, so ``sample`` (which draws
+        each feature) and ``inverse_transform`` (which feeds each feature's
+        mean to the next) take one pass per feature. Needs
+        ``architecture="mlp"``; its hidden layers mirror ``hidden_layer_sizes``.
+
     beta : float, default=1.0
         Weight of the KL term: above 1 favours disentangled, smoother codes
         (beta-VAE), below 1 sharper reconstructions.
@@ -101,6 +116,34 @@ class VAETransformer(BaseAutoencoder):
         nothing by pushing a unit's KL below it: keeps units in use against
         collapse without changing beta. With the mixture prior the floor
         applies to the total KL divided evenly across units.
+
+    committed_rate : float, default=0.0
+        The delta-VAE's remedy for posterior collapse (Razavi et al., 2019):
+        the posterior variances are bounded below 1 so that every latent
+        unit's KL to the standard normal prior is at least this many nats,
+        for every row, by construction; the decoder then always receives
+        that much information about the row in each unit. 0 leaves the
+        variances free. Needs ``prior="normal"``. See :ref:`collapse`.
+
+    encoder_updates : {"joint", "aggressive"}, default="joint"
+        ``"joint"``: every step trains the encoder and the decoder together.
+        ``"aggressive"``: the remedy of He et al. (2019) for an encoder that
+        lags behind its decoder: before each decoder step the encoder alone
+        trains on fresh batches until its loss stops improving (at most 100
+        steps), until the first epoch in which the mutual information between
+        rows and codes stops rising; then training is joint. The aggressive
+        epochs cost up to 100 times a joint one. The callback's record is
+        ``net_.history[:, "aggressive_encoder_updates"]``.
+
+    svi_steps : int, default=0
+        Semi-amortized inference (Kim et al., 2018), a remedy for an encoder
+        that lags behind its decoder: in every training batch, each row's
+        posterior parameters take this many gradient steps on the row's own
+        ELBO, starting from the encoder's output, and the decoder learns from
+        the refined posteriors while the encoder learns from its own. Each
+        step costs about one more forward and backward pass. ``transform``,
+        ``posterior`` and ``score`` use the encoder's posterior, unrefined.
+        0 turns it off.
 
     prior : {"normal", "mixture"}, default="normal"
         ``"normal"``: standard Gaussian, exact KL. ``"mixture"``: a learned
@@ -226,9 +269,13 @@ class VAETransformer(BaseAutoencoder):
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
         "likelihood": [StrOptions(set(VAE_LIKELIHOODS))],
+        "decoder": [StrOptions({"factorized", "autoregressive"})],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "kl_warmup": [Interval(numbers.Integral, 0, None, closed="left")],
         "free_bits": [Interval(numbers.Real, 0, None, closed="left")],
+        "committed_rate": [Interval(numbers.Real, 0, None, closed="left")],
+        "svi_steps": [Interval(numbers.Integral, 0, None, closed="left")],
+        "encoder_updates": [StrOptions({"joint", "aggressive"})],
         "prior": [StrOptions(set(PRIORS))],
         "n_prior_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_importance_samples": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -251,9 +298,13 @@ class VAETransformer(BaseAutoencoder):
         hidden_layer_sizes=(512, 256),
         activation="relu",
         likelihood="gaussian",
+        decoder="factorized",
         beta=1.0,
         kl_warmup=0,
         free_bits=0.0,
+        committed_rate=0.0,
+        encoder_updates="joint",
+        svi_steps=0,
         prior="normal",
         n_prior_components=10,
         n_importance_samples=1,
@@ -298,9 +349,13 @@ class VAETransformer(BaseAutoencoder):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.likelihood = likelihood
+        self.decoder = decoder
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
+        self.committed_rate = committed_rate
+        self.encoder_updates = encoder_updates
+        self.svi_steps = svi_steps
         self.prior = prior
         self.n_prior_components = n_prior_components
         self.n_importance_samples = n_importance_samples
@@ -398,10 +453,27 @@ class VAETransformer(BaseAutoencoder):
                     f"sparsity={self.sparsity!r} needs {penalty.code_activation} codes, but a "
                     "VAE's codes are Gaussian; use sparsity='l1' or AutoencoderTransformer."
                 )
+        if self.decoder == "autoregressive" and self.architecture != "mlp":
+            raise ValueError(
+                "decoder='autoregressive' is a masked dense network over the features (MADE) "
+                f"and needs architecture='mlp', got architecture={self.architecture!r}; a "
+                "PixelCNN-style decoder for images is not available. Use "
+                "decoder='factorized' with this architecture."
+            )
+        if self.committed_rate > 0 and self.prior != "normal":
+            raise ValueError(
+                "committed_rate bounds the KL to a standard normal prior from below; "
+                f"it does not hold for prior={self.prior!r}. Use prior='normal', or "
+                "committed_rate=0."
+            )
         return VariationalAutoencoder, {
             "n_conditions": len(self.classes_) if self.conditional else 0,
             "prior": make_prior(self.prior, self.n_components, self.n_prior_components),
             "n_classes": len(self.classes_) if self._trains_classifier() else 0,
+            "max_log_variance": committed_log_variance(self.committed_rate)
+            if self.committed_rate > 0
+            else None,
+            "autoregressive": self.likelihood if self.decoder == "autoregressive" else None,
         }
 
     def _trains_classifier(self):
@@ -424,15 +496,46 @@ class VAETransformer(BaseAutoencoder):
             penalties.append(VirtualAdversarialTerm(self.vat_weight, radius))
         return penalties
 
+    def _model_callbacks(self):
+        if self.encoder_updates == "joint":
+            return []
+        return [("aggressive_encoder_updates", AggressiveEncoderUpdates())]
+
     def _objective(self):
         if self._trains_classifier():
+            if self.svi_steps > 0:
+                raise ValueError(
+                    "svi_steps does not apply to semi-supervised training (y with -1), whose "
+                    "bound sums over the classes; set svi_steps=0."
+                )
             return SemiSupervisedBound(
                 self.beta, self.kl_warmup, self.free_bits, self.classification_weight
             )
+        if self.svi_steps > 0:
+            if self.n_importance_samples > 1:
+                raise ValueError(
+                    "svi_steps refines the posterior of the ELBO, not of the importance-"
+                    "weighted bound; set n_importance_samples=1 or svi_steps=0."
+                )
+            return SemiAmortizedBound(self.beta, self.kl_warmup, self.free_bits, self.svi_steps)
         return EvidenceBound(self.beta, self.kl_warmup, self.free_bits, self.n_importance_samples)
 
     def _sample_codes(self, n_samples, rng):
         return self.net_.module_.prior.sample(n_samples, rng)
+
+    def _decode_draws(self, Z, condition, rng):
+        if self.decoder == "factorized":
+            return self._decode(Z, condition)
+        # Feature by feature, each drawn from p(x_i | x_<i, z); the rows are the means along
+        # the drawn path, as the factorized decoder's are the means of p(x|z).
+        module, criterion = self.net_.module_, self.net_.criterion_
+        generator = torch.Generator(device=self.net_.device).manual_seed(int(rng.randint(2**31)))
+
+        def decode(z, c):
+            draw = functools.partial(criterion.draw, generator=generator)
+            return criterion.to_data(module.decode(z, c, draw=draw))
+
+        return self._map_batches(decode, Z, condition)
 
     # ---- public API --------------------------------------------------------------
 

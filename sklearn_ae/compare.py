@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from ._autoencoder import AutoencoderTransformer
 from ._vae import VAETransformer
 from ._validation import in_unit_interval
-from .metrics import sample_precision_recall
+from .metrics import active_units, sample_precision_recall
 
 
 @dataclass(frozen=True)
@@ -284,6 +284,7 @@ _COLUMNS = [
     "trustworthiness",
     "sample_precision",
     "sample_recall",
+    "active_units",
     "fit_seconds",
     "transform_seconds",
     "evaluation",
@@ -302,7 +303,9 @@ class Comparison:
         ``knn_accuracy``, ``trustworthiness``, ``sample_precision`` and
         ``sample_recall`` (of as many rows from ``sample`` as there are test
         rows, against the test rows, in the scaled features; see
-        :func:`sklearn_ae.metrics.sample_precision_recall`), ``fit_seconds``,
+        :func:`sklearn_ae.metrics.sample_precision_recall`), ``active_units``
+        (a VAE's latent units in use on the test rows, see
+        :func:`sklearn_ae.metrics.active_units`), ``fit_seconds``,
         ``transform_seconds``, ``evaluation``. NaN where not applicable.
     estimators : dict
         Fitted estimators by method key.
@@ -392,6 +395,7 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
         "knn_accuracy": np.nan,
         "sample_precision": np.nan,
         "sample_recall": np.nan,
+        "active_units": np.nan,
         "evaluation": "train and test embedded together (no transform)"
         if method.transductive
         else "fit on train, transform test",
@@ -406,6 +410,9 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
         generated = estimator.sample(len(X_test), random_state=0)
         precision, recall = sample_precision_recall(X_test, generated)
         row["sample_precision"], row["sample_recall"] = precision, recall
+    if hasattr(estimator, "posterior"):
+        # How many of the latent units the user asked for carry anything (posterior collapse).
+        row["active_units"] = float(active_units(estimator, X_test))
     return row, Z_test
 
 

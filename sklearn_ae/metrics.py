@@ -1,5 +1,9 @@
-"""How good generated rows are: improved precision and recall of samples, and how
-close codes are to a prior (:func:`maximum_mean_discrepancy`).
+"""How good generated rows are, how close codes are to a prior, and how much a VAE's codes carry.
+
+Generated rows: :func:`sample_precision_recall`; codes against a prior:
+:func:`maximum_mean_discrepancy`; posterior collapse (latent units that carry
+nothing about the row): :func:`kl_per_dimension`, :func:`active_units` and
+:func:`mutual_information`, which read a fitted VAE's ``posterior``.
 
 Every estimator of this package has ``sample``; :func:`sample_precision_recall`
 measures what it returns against held-out real rows. Of the measures in use,
@@ -27,10 +31,14 @@ which the projection discards), in the pixel space 0.00.
 """
 
 import numpy as np
+import torch
 from sklearn.metrics import pairwise_distances, pairwise_distances_chunked
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
+
+from ._priors import posterior_mutual_information
 
 
 def _two_sets(first, second, first_name, second_name):
@@ -158,3 +166,133 @@ def maximum_mean_discrepancy(A, B, *, bandwidth=None):
         + rbf_kernel(B, gamma=gamma).mean()
         - 2.0 * rbf_kernel(A, B, gamma=gamma).mean()
     )
+
+
+def _posterior(estimator, X, y):
+    """Means and variances (float64) of a fitted VAE's posterior of the rows X."""
+    if not hasattr(estimator, "posterior"):
+        raise TypeError(
+            f"{type(estimator).__name__} has no posterior q(z|x); these diagnostics take a "
+            "fitted VAETransformer."
+        )
+    mean, std = estimator.posterior(X) if y is None else estimator.posterior(X, y)
+    return np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64) ** 2
+
+
+def kl_per_dimension(estimator, X, y=None):
+    r"""Mean over the rows of :math:`KL(q(z_j|x) \,\|\, N(0, 1))` for each latent dimension j.
+
+    A dimension whose KL is near 0 for every row has collapsed: its posterior
+    is the prior whatever the row, and the decoder cannot read anything from
+    it. The KL is to the standard normal whatever the model's prior, so that
+    models with different priors compare on one scale.
+
+    Parameters
+    ----------
+    estimator : VAETransformer
+        A fitted VAE.
+    X : array-like of shape (n_samples, n_features)
+        Rows, e.g. held-out ones.
+    y : array-like of shape (n_samples,), default=None
+        Labels, for a conditional VAE.
+
+    Returns
+    -------
+    kl : ndarray of shape (n_components,)
+        Nats per dimension.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_ae import VAETransformer
+    >>> X = load_digits().data[:200] / 16
+    >>> vae = VAETransformer(4, max_iter=3, random_state=0).fit(X)
+    >>> kl_per_dimension(vae, X).shape
+    (4,)
+    """
+    mean, variance = _posterior(estimator, X, y)
+    return 0.5 * (mean**2 + variance - 1.0 - np.log(variance)).mean(axis=0)
+
+
+def active_units(estimator, X, y=None, *, threshold=0.01):
+    """Number of latent units whose posterior mean varies across the rows of X.
+
+    Burda, Grosse & Salakhutdinov (2016): unit j is active when the variance
+    over rows of :math:`E_{q(z|x)}[z_j]` exceeds ``threshold``. An inactive
+    unit gives every row the same code, so the decoder cannot use it.
+
+    Parameters
+    ----------
+    estimator : VAETransformer
+        A fitted VAE.
+    X : array-like of shape (n_samples, n_features)
+        Rows, e.g. held-out ones.
+    y : array-like of shape (n_samples,), default=None
+        Labels, for a conditional VAE.
+    threshold : float, default=0.01
+        The variance above which a unit counts as active (the paper's 0.01,
+        against the prior's variance of 1).
+
+    Returns
+    -------
+    n_active : int
+        The number of active units, at most ``n_components``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_ae import VAETransformer
+    >>> X = load_digits().data[:200] / 16
+    >>> vae = VAETransformer(4, max_iter=3, random_state=0).fit(X)
+    >>> 0 <= active_units(vae, X) <= 4
+    True
+    """
+    mean, _ = _posterior(estimator, X, y)
+    return int((mean.var(axis=0) > threshold).sum())
+
+
+def mutual_information(estimator, X, y=None, *, random_state=None):
+    r"""Estimate of the mutual information :math:`I_q(x; z)` between the rows X and their codes.
+
+    The estimate of He, Spokoyny, Neubig & Berg-Kirkpatrick (2019), under the
+    encoder's joint distribution with x uniform over the rows:
+
+    .. math::
+
+        I_q = \frac{1}{N}\sum_i \Big(E_{q(z|x_i)}[\log q(z|x_i)]
+        - \log q(z_i)\Big), \qquad
+        q(z) \approx \frac{1}{N}\sum_j q(z|x_j),
+
+    with one draw :math:`z_i \sim q(z|x_i)` per row. It is 0 when the codes
+    ignore the rows (posterior collapse) and up to about :math:`\log N`.
+
+    Parameters
+    ----------
+    estimator : VAETransformer
+        A fitted VAE.
+    X : array-like of shape (n_samples, n_features)
+        Rows, e.g. held-out ones.
+    y : array-like of shape (n_samples,), default=None
+        Labels, for a conditional VAE.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws of the codes.
+
+    Returns
+    -------
+    mi : float
+        Nats.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_ae import VAETransformer
+    >>> X = load_digits().data[:200] / 16
+    >>> vae = VAETransformer(4, max_iter=3, random_state=0).fit(X)
+    >>> bool(0 <= mutual_information(vae, X, random_state=0) <= np.log(200))
+    True
+    """
+    mean, variance = _posterior(estimator, X, y)
+    eps = check_random_state(random_state).standard_normal(mean.shape)
+    as_tensor = torch.from_numpy
+    mi = posterior_mutual_information(as_tensor(mean), as_tensor(np.log(variance)), as_tensor(eps))
+    return float(mi)

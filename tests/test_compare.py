@@ -37,6 +37,9 @@ def test_compare_measures_each_method_on_held_out_rows(digits):
     expected = np.mean((result.X_test - pca.inverse_transform(pca.transform(result.X_test))) ** 2)
     assert table.loc["pca", "reconstruction_mse"] == pytest.approx(expected)
     assert result.scaling.startswith("none")
+    # Only the VAE has a posterior whose units can collapse.
+    assert table.loc["vae", "active_units"] in range(3)
+    assert table[["active_units"]].drop(index="vae").isna().all().all()
 
 
 @pytest.mark.parametrize(

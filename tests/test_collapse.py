@@ -1,0 +1,178 @@
+"""Posterior collapse: its diagnostics and the remedies committed_rate and svi_steps."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from sklearn_ae import AutoencoderTransformer, VAETransformer
+from sklearn_ae._architectures import MLPArchitecture
+from sklearn_ae._likelihoods import BinaryCrossEntropy
+from sklearn_ae._modules import VariationalAutoencoder
+from sklearn_ae._objectives import elbo, refine_posterior
+from sklearn_ae.metrics import active_units, kl_per_dimension, mutual_information
+
+SMALL = {
+    "hidden_layer_sizes": (32,),
+    "likelihood": "bernoulli",
+    "max_iter": 30,
+    "batch_size": 32,
+    "learning_rate": 3e-3,
+    "random_state": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits().data[:300] / 16
+
+
+@pytest.fixture(scope="module")
+def used_and_collapsed(digits):
+    """A VAE whose codes carry the rows, and one pushed to the prior by a huge KL weight."""
+    used = VAETransformer(4, **SMALL).fit(digits)
+    collapsed = VAETransformer(4, beta=200.0, **SMALL).fit(digits)
+    return used, collapsed
+
+
+def test_diagnostics_tell_a_used_code_from_a_collapsed_one(digits, used_and_collapsed):
+    used, collapsed = used_and_collapsed
+    assert active_units(used, digits) == 4
+    assert active_units(collapsed, digits) == 0
+    assert kl_per_dimension(used, digits).min() > 0.1
+    assert kl_per_dimension(collapsed, digits).max() < 0.05
+    mi_used = mutual_information(used, digits, random_state=0)
+    mi_collapsed = mutual_information(collapsed, digits, random_state=0)
+    assert mi_collapsed < 0.05 < 0.5 < mi_used <= np.log(len(digits))
+
+
+def test_kl_per_dimension_is_the_closed_form_of_the_posterior(digits, used_and_collapsed):
+    used, _ = used_and_collapsed
+    mean, std = used.posterior(digits)
+    expected = np.mean(0.5 * (mean**2 + std**2 - 1 - np.log(std**2)), axis=0)
+    np.testing.assert_allclose(kl_per_dimension(used, digits), expected, rtol=1e-6)
+
+
+def test_diagnostics_need_a_posterior(digits):
+    ae = AutoencoderTransformer(2, max_iter=1, random_state=0).fit(digits)
+    with pytest.raises(TypeError, match="fitted VAETransformer"):
+        active_units(ae, digits)
+
+
+@pytest.mark.parametrize("rate", [0.1, 1.0])
+def test_committed_rate_bounds_every_rows_kl_in_every_unit(digits, rate):
+    vae = VAETransformer(6, committed_rate=rate, beta=20.0, **{**SMALL, "max_iter": 5}).fit(digits)
+    mean, std = vae.posterior(digits)
+    per_row_and_unit = 0.5 * (mean**2 + std**2 - 1 - np.log(std**2))
+    assert per_row_and_unit.min() >= rate * (1 - 1e-4)
+
+
+def test_committed_rate_refuses_a_prior_it_cannot_bound(digits):
+    with pytest.raises(ValueError, match="prior='normal'"):
+        VAETransformer(2, committed_rate=0.5, prior="mixture", max_iter=1).fit(digits)
+
+
+def test_refinement_lowers_the_loss_of_the_posterior_it_refines():
+    torch.manual_seed(0)
+    module = VariationalAutoencoder(16, 3, MLPArchitecture((16,)))
+    criterion = BinaryCrossEntropy()
+    x = (torch.rand(64, 16) > 0.5).float()
+    mean, logvar = module(x)
+    eps = torch.randn(256, 1, 3)
+
+    def loss(m, lv):
+        return -elbo(module, criterion, x, None, m, lv, eps).mean().item()
+
+    refined = refine_posterior(module, criterion, x, None, mean, logvar, n_steps=20)
+    assert loss(*refined) < loss(mean, logvar) - 0.1
+
+
+def test_svi_steps_fit_and_keep_the_encoder_posterior_for_inference(digits):
+    vae = VAETransformer(4, svi_steps=3, **{**SMALL, "max_iter": 2}).fit(digits)
+    history = vae.net_.history[-1]
+    assert {"train_reconstruction", "train_kl", "train_encoder_bound"} <= set(history)
+    assert np.isfinite(vae.score(digits))
+    assert vae.transform(digits).shape == (300, 4)
+
+
+@pytest.mark.parametrize(
+    "params, y, message",
+    [
+        ({"n_importance_samples": 3}, None, "n_importance_samples=1"),
+        ({"conditional": True}, np.r_[np.zeros(150), -np.ones(150)], "semi-supervised"),
+    ],
+)
+def test_svi_steps_refuse_bounds_they_do_not_refine(digits, params, y, message):
+    with pytest.raises(ValueError, match=message):
+        VAETransformer(2, svi_steps=2, max_iter=1, **params).fit(digits, y)
+
+
+def markov_chains(n_rows, n_features, seed=0):
+    """Binary rows in which each feature copies the one before with probability 0.9.
+
+    An autoregressive decoder explains such rows completely without a code, so a VAE
+    built on it has nothing to gain from the code: the plain model collapses.
+    """
+    rng = np.random.RandomState(seed)
+    rows = np.empty((n_rows, n_features))
+    rows[:, 0] = rng.rand(n_rows) < 0.5
+    for j in range(1, n_features):
+        flip = rng.rand(n_rows) < 0.1
+        rows[:, j] = np.where(flip, 1 - rows[:, j - 1], rows[:, j - 1])
+    return rows
+
+
+AUTOREGRESSIVE = {**SMALL, "decoder": "autoregressive", "max_iter": 10, "batch_size": 64}
+
+
+@pytest.fixture(scope="module")
+def chains():
+    """Rows an autoregressive decoder explains without a code, and three VAEs fitted on them."""
+    X = markov_chains(2000, 8)
+    fits = {
+        "factorized": VAETransformer(4, **{**AUTOREGRESSIVE, "decoder": "factorized"}),
+        "autoregressive": VAETransformer(4, **AUTOREGRESSIVE),
+        "committed": VAETransformer(4, committed_rate=0.5, **AUTOREGRESSIVE),
+    }
+    return X, {name: model.fit(X) for name, model in fits.items()}
+
+
+def test_autoregressive_decoder_needs_less_of_the_code_and_fits_the_rows_better(chains):
+    X, fits = chains
+    # The rows' entropy is log 2 + 7 H(0.1) = 2.97 nats: the decoder alone can reach it.
+    assert fits["autoregressive"].score(X) > fits["factorized"].score(X) + 0.5
+    assert fits["autoregressive"].score(X) > -2.97 - 0.2
+    kl = {name: kl_per_dimension(model, X).sum() for name, model in fits.items()}
+    assert kl["autoregressive"] < 0.6 * kl["factorized"]
+
+
+def test_committed_rate_keeps_the_autoregressive_vaes_kl_above_its_floor(chains):
+    X, fits = chains
+    assert kl_per_dimension(fits["committed"], X).min() >= 0.5 * (1 - 1e-4)
+    assert active_units(fits["committed"], X) >= 1
+
+
+def test_autoregressive_samples_are_drawn_feature_by_feature_and_reproducible(digits):
+    vae = VAETransformer(3, **{**AUTOREGRESSIVE, "max_iter": 2}).fit(digits)
+    samples = vae.sample(5, random_state=0)
+    assert samples.shape == (5, 64)
+    assert ((samples >= 0) & (samples <= 1)).all()
+    np.testing.assert_array_equal(samples, vae.sample(5, random_state=0))
+    assert not np.array_equal(samples, vae.sample(5, random_state=1))
+    assert vae.inverse_transform(vae.transform(digits[:4])).shape == (4, 64)
+
+
+def test_autoregressive_decoder_refuses_a_convolutional_network(digits):
+    with pytest.raises(ValueError, match="architecture='mlp'"):
+        VAETransformer(2, decoder="autoregressive", architecture="conv", max_iter=1).fit(digits)
+
+
+def test_aggressive_updates_train_the_encoder_first_then_stop_when_information_stops_rising(
+    digits,
+):
+    vae = VAETransformer(4, encoder_updates="aggressive", **{**SMALL, "max_iter": 6}).fit(digits)
+    phases = vae.net_.history[:, "aggressive_encoder_updates"]
+    assert phases[0] is True
+    # Once off, the aggressive phase stays off.
+    assert phases == sorted(phases, reverse=True)
+    assert active_units(vae, digits) >= 1
