@@ -1,0 +1,68 @@
+"""Shapes with known factors (make_sprites) and the mutual information gap."""
+
+import numpy as np
+import pytest
+
+from sklearn_ae.datasets import make_sprites
+from sklearn_ae.metrics import mutual_information_gap
+
+
+def test_make_sprites_is_deterministic_under_random_state():
+    X, factors = make_sprites(50, random_state=0)
+    X_again, factors_again = make_sprites(50, random_state=0)
+    np.testing.assert_array_equal(X, X_again)
+    np.testing.assert_array_equal(factors, factors_again)
+    assert not np.array_equal(factors, make_sprites(50, random_state=1)[1])
+
+
+def test_make_sprites_draws_on_dsprites_grids():
+    X, factors = make_sprites(3000, random_state=0)
+    assert X.shape == (3000, 1024) and set(np.unique(X)) == {0.0, 1.0}
+    counts = [len(np.unique(column)) for column in factors.T]
+    assert counts == [3, 6, 40, 32, 32]
+    assert (X.sum(axis=1) > 0).all()  # every shape lies in the image
+    # A larger shape covers more pixels: the scale is visible.
+    small, large = factors[:, 1] == 0.5, factors[:, 1] == 1.0
+    assert X[large].sum(axis=1).mean() > 2 * X[small].sum(axis=1).mean()
+
+
+def test_groups_share_every_factor_but_one():
+    _, factors = make_sprites(400, group_size=4, random_state=0)
+    for group in factors.reshape(100, 4, 5):
+        differs = (group != group[0]).any(axis=0)
+        assert differs.sum() <= 1
+
+
+def test_the_same_factors_draw_the_same_image():
+    X, factors = make_sprites(200, group_size=2, random_state=0)
+    same = (factors[0::2] == factors[1::2]).all(axis=1)
+    np.testing.assert_array_equal(X[0::2][same], X[1::2][same])
+
+
+@pytest.mark.parametrize("name", ["n_samples", "image_size", "group_size"])
+def test_make_sprites_rejects_non_positive_sizes(name):
+    with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
+        make_sprites(**{"n_samples": 10, name: 0})
+
+
+def test_gap_is_one_for_codes_that_copy_the_factors_and_about_zero_for_noise():
+    _, factors = make_sprites(5000, random_state=0)
+    copies = factors[:, [4, 2, 0, 3, 1]] * 3.0 + 1.0  # any order, any scale
+    assert mutual_information_gap(copies, factors) == pytest.approx(1.0, abs=0.02)
+    noise = np.random.RandomState(0).normal(size=(5000, 5))
+    assert mutual_information_gap(noise, factors) < 0.02
+
+
+def test_gap_is_low_when_one_unit_mixes_two_factors():
+    rng = np.random.RandomState(0)
+    factors = rng.randint(8, size=(5000, 2)).astype(float)
+    mixed = np.column_stack([factors[:, 0] + factors[:, 1], factors[:, 0] - factors[:, 1]])
+    assert mutual_information_gap(mixed, factors) < 0.3
+
+
+def test_gap_needs_matching_rows_and_two_units():
+    factors = np.zeros((10, 2)) + np.arange(10)[:, None]
+    with pytest.raises(ValueError, match="same rows"):
+        mutual_information_gap(np.zeros((9, 2)), factors)
+    with pytest.raises(ValueError, match="at least 2 columns"):
+        mutual_information_gap(np.zeros((10, 1)), factors)
