@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from sklearn_ae import AutoencoderTransformer, VAETransformer
+from sklearn_ae import AutoencoderTransformer, VAETransformer, export_onnx
 from sklearn_ae._architectures import MLPArchitecture
 from sklearn_ae._likelihoods import BinaryCrossEntropy
 from sklearn_ae._modules import VariationalAutoencoder
@@ -176,3 +176,11 @@ def test_aggressive_updates_train_the_encoder_first_then_stop_when_information_s
     # Once off, the aggressive phase stays off.
     assert phases == sorted(phases, reverse=True)
     assert active_units(vae, digits) >= 1
+
+
+def test_onnx_export_refuses_the_autoregressive_decoder_but_serves_its_encoder(digits, tmp_path):
+    pytest.importorskip("onnx")
+    vae = VAETransformer(3, **{**AUTOREGRESSIVE, "max_iter": 1}).fit(digits)
+    with pytest.raises(ValueError, match="one feature at a time"):
+        export_onnx(vae, tmp_path / "decoder.onnx", part="decoder")
+    assert export_onnx(vae, tmp_path / "encoder.onnx").endswith("encoder.onnx")

@@ -29,6 +29,10 @@ MODELS = {
     "vae-bernoulli-mixture": (VAETransformer, {"likelihood": "bernoulli", "prior": "mixture"}),
     "vae-conv": (VAETransformer, {"architecture": "conv", "conv_channels": (4,)}),
     "cvae": (VAETransformer, {"conditional": True}),
+    "vae-autoregressive-committed": (
+        VAETransformer,
+        {"likelihood": "bernoulli", "decoder": "autoregressive", "committed_rate": 0.2},
+    ),
 }
 
 
