@@ -285,7 +285,7 @@ def fit_decoder(module, criterion, codes, data, seed):
     >>> import numpy as np, torch
     >>> from sklearn_ae._data import TensorDataset
     >>> module = torch.nn.Linear(1, 2)
-    >>> module.decode = lambda z, condition: module(z)
+    >>> module.decode = lambda z, condition, x=None: module(z)
     >>> squared_error = lambda decoded, x: ((decoded - x) ** 2).sum(-1)
     >>> codes = np.linspace(-1, 1, 50)[:, None]
     >>> data = TensorDataset(torch.tensor(np.c_[codes, -codes], dtype=torch.float32))

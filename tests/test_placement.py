@@ -137,7 +137,7 @@ def test_the_decoder_fit_leaves_out_unlabeled_rows():
     module = torch.nn.Linear(3, 2)
     conditions_decoded = []
 
-    def decode(z, condition):
+    def decode(z, condition, x=None):
         conditions_decoded.append(condition)
         return module(torch.cat([z, condition], 1))
 
