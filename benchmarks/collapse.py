@@ -45,6 +45,7 @@ AUTOREGRESSIVE = {"decoder": "autoregressive"}
 VARIANTS = {
     "defaults": {},
     **REMEDIES,
+    "prior=flow": {"prior": "flow", "n_prior_components": 4},
     "decoder=autoregressive": AUTOREGRESSIVE,
     **{f"autoregressive+{name}": {**AUTOREGRESSIVE, **p} for name, p in REMEDIES.items()},
 }

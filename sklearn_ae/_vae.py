@@ -145,13 +145,17 @@ class VAETransformer(BaseAutoencoder):
         ``posterior`` and ``score`` use the encoder's posterior, unrefined.
         0 turns it off.
 
-    prior : {"normal", "mixture"}, default="normal"
+    prior : {"normal", "mixture", "flow"}, default="normal"
         ``"normal"``: standard Gaussian, exact KL. ``"mixture"``: a learned
         mixture of ``n_prior_components`` diagonal Gaussians (KL by a
         one-draw Monte Carlo estimate), better for clustered data.
+        ``"flow"``: a learned masked autoregressive flow of
+        ``n_prior_components`` transforms (needs zuko), whose samples can
+        follow codes of any shape; its KL is estimated the same way.
 
     n_prior_components : int, default=10
-        Components of the mixture prior.
+        Components of the learned prior: the mixture's Gaussians, or the
+        flow's transforms (its depth; 10 is deep, 2 to 5 are usual).
 
     n_importance_samples : int, default=1
         Draws per row during training; above 1 trains on the

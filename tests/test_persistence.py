@@ -29,6 +29,7 @@ MODELS = {
     "vae-bernoulli-mixture": (VAETransformer, {"likelihood": "bernoulli", "prior": "mixture"}),
     "vae-conv": (VAETransformer, {"architecture": "conv", "conv_channels": (4,)}),
     "cvae": (VAETransformer, {"conditional": True}),
+    "vae-flow": (VAETransformer, {"prior": "flow", "n_prior_components": 2}),
     "vae-autoregressive-committed": (
         VAETransformer,
         {"likelihood": "bernoulli", "decoder": "autoregressive", "committed_rate": 0.2},
