@@ -244,6 +244,12 @@ METHODS = {
     "vae_mixture": Method(
         "VAE (mixture prior)", _neural(VAETransformer, prior="mixture"), reconstructs=True
     ),
+    "vae_flow": Method(
+        "VAE (flow prior)",
+        _neural(VAETransformer, prior="flow", n_prior_components=4),
+        requires="zuko",
+        reconstructs=True,
+    ),
     "aae": Method(
         "Adversarial AE",
         _neural(AutoencoderTransformer, prior_matching="adversarial"),
