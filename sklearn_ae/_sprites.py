@@ -10,7 +10,6 @@ batches the inverse-graphics network (DC-IGN) trains on.
 
 import numpy as np
 
-FACTOR_NAMES = ("shape", "scale", "rotation", "x", "y")
 SHAPES = ("square", "ellipse", "heart")
 # The values each factor takes (shape: its index in SHAPES), as in dSprites.
 FACTOR_VALUES = (
