@@ -8,8 +8,9 @@ test rows. Two references frame the numbers: the
 training rows themselves (as many as the test rows: what a perfect generator
 would score) and uniform noise over the training rows' range (what a useless
 one scores). Models: the autoencoder (Gaussian mixture fitted to its codes), the
-adversarial autoencoder (prior draws decoded), the VAE and the mixture-prior
-VAE, with their defaults at ``--n-components`` codes and ``random_state=seed``.
+adversarial autoencoder (prior draws decoded), the VAE, the mixture-prior VAE and the
+flow-prior VAE (4 transforms), with their defaults at ``--n-components`` codes and
+``random_state=seed``.
 Writes benchmarks/results/sample_quality.md.
 
     python benchmarks/sample_quality.py
@@ -40,6 +41,10 @@ def models(n_components, seed):
         ),
         ("VAE", VAETransformer(n_components, random_state=seed)),
         ("VAE (mixture prior)", VAETransformer(n_components, prior="mixture", random_state=seed)),
+        (
+            "VAE (flow prior)",
+            VAETransformer(n_components, prior="flow", n_prior_components=4, random_state=seed),
+        ),
     ]
 
 
