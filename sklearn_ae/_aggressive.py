@@ -13,7 +13,7 @@ import math
 import torch
 from skorch.callbacks import Callback
 
-from ._objectives import held_fixed
+from ._objectives import generative_parameters, held_fixed
 from ._priors import posterior_mutual_information
 
 # The encoder's inner loop ends when the summed loss of a block of CHECK_EVERY steps is not
@@ -48,6 +48,7 @@ class AggressiveEncoderUpdates(Callback):
         self.data_ = X
         module = net.module_
         self.encoder_ = module.inference_parameters()
+        self.generative_ = generative_parameters(module, net.criterion_)
         self.optimizer_ = torch.optim.Adam(self.encoder_, lr=net.lr)
         self.mi_rows_ = torch.randperm(len(X), device=X.X.device)[:MI_ROWS]
 
@@ -59,12 +60,8 @@ class AggressiveEncoderUpdates(Callback):
     def _encoder_step(self, net):
         """One encoder-only step on a fresh batch; its loss."""
         module = net.module_
-        encoder = {id(p) for p in self.encoder_}
-        generative = [
-            p for p in [*module.parameters(), *net.criterion_.parameters()] if id(p) not in encoder
-        ]
         x, condition = self._draw_batch(net)
-        with held_fixed(generative):
+        with held_fixed(self.generative_):
             loss, _ = net.objective(net, module(x, condition), x, condition, True)
         self.optimizer_.zero_grad(set_to_none=True)
         loss.backward()

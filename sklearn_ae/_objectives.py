@@ -244,6 +244,13 @@ def refine_posterior(module, criterion, x, condition, mean, logvar, n_steps):
     return mean, logvar
 
 
+def generative_parameters(module, criterion):
+    """The parameters of the generative model: all of the module's and the likelihood's
+    but the encoder's (``module.inference_parameters()``)."""
+    inference = {id(p) for p in module.inference_parameters()}
+    return [p for p in [*module.parameters(), *criterion.parameters()] if id(p) not in inference]
+
+
 @contextmanager
 def held_fixed(parameters):
     """Build the graph of a block without gradients to ``parameters`` (restored after)."""
@@ -292,11 +299,7 @@ class SemiAmortizedBound(EvidenceBound):
         module, criterion = net.module_, net.criterion_
         mean, logvar = output
         kl_weight = self.kl_weight(len(net.history))
-        inference = {id(p) for p in module.inference_parameters()}
-        generative = [
-            p for p in [*module.parameters(), *criterion.parameters()] if id(p) not in inference
-        ]
-        with held_fixed(generative):
+        with held_fixed(generative_parameters(module, criterion)):
             per_row, per_unit = elbo_terms(
                 module, criterion, x, condition, mean, logvar, standard_normal_draws(1, mean)
             )
