@@ -131,7 +131,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Validate, build the network unless continuing, and train (one epoch if ``partial``)."""
         continuing = hasattr(self, "net_") and (partial or self.warm_start)
         check_placement(self.placement, self.neighbor_loss)
-        X, condition = self._training_data(X, y, partial, continuing, classes)
+        X, condition, groups = self._training_data(X, y, partial, continuing, classes)
         device = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         seed = rng.randint(MAX_SEED)
@@ -139,7 +139,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # With an int random_state every call draws the same seed; offset it so that
             # each chunk gets its own shuffle and noise.
             seed = (seed + self.n_iter_) % MAX_SEED
-        data = TensorDataset.from_arrays(X, condition, device)
+        data = TensorDataset.from_arrays(X, condition, device, groups)
         train, valid = data, None
         if self.early_stopping and not partial:
             train, valid = session.split_validation(data, self.validation_fraction, rng)
@@ -179,7 +179,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self
 
     def _training_data(self, X, y, partial, continuing, classes):
-        """Validated training rows and their per-row condition (or None)."""
+        """Validated training rows, their per-row condition and factor groups (or None)."""
         X, seen_shape = as_rows(X)
         X = validate_numeric(self, X, ensure_min_samples=1 if partial else 2, reset=not continuing)
         warn_if_constant(X)
@@ -188,7 +188,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         condition = self._condition(y, len(X), fitting=not continuing, classes=classes)
         if not continuing:
             self.image_shape_ = self._image_shape(X.shape[1], seen_shape)
-        return X, condition
+        return X, condition, self._factor_groups(y, len(X))
 
     def _image_shape(self, n_features, seen_shape):
         shape = self.image_shape if self.image_shape is not None else seen_shape
@@ -249,7 +249,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             outcome = session.initialize_and_train(
                 self.net_, initialize, train, valid, epochs, checkpoint, state
             )
-            self._set_history(valid is not None)
+            history = session.history_attributes(self.net_, valid is not None)
+            for name, value in history.items():
+                setattr(self, name, value)
             session.report(outcome, self.net_)
         except ValueError:
             # A fit that failed leaves no model behind.
@@ -258,10 +260,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _training_settings(self):
         return session.TrainingSettings.from_params(self.get_params(deep=False))
-
-    def _set_history(self, validated):
-        for name, value in session.history_attributes(self.net_, validated).items():
-            setattr(self, name, value)
 
     # ---- hooks for subclasses --------------------------------------------------
 
@@ -288,6 +286,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _condition(self, y, n_samples, fitting=False, classes=None):
         """Per-row condition array passed to the module with X, or None (y is ignored)."""
+        return None
+
+    def _factor_groups(self, y, n_samples):
+        """Each row's one-factor-varies group and factor (``_factor_groups``), or None."""
         return None
 
     def _after_fit(self, X, condition, rng):

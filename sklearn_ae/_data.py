@@ -29,6 +29,11 @@ class TensorDataset(torch.utils.data.Dataset):
     graph_rows : torch.Tensor of shape (n_samples,) or None, default=None
         The rows' indices in ``neighbors``, for a subset of the rows the graph
         was built on; None when they are the same rows in the same order.
+    factor_groups : torch.Tensor of shape (n_samples, 2) or None, default=None
+        Each row's one-factor-varies group id and the factor it varies, -1
+        for none (``sklearn_ae._factor_groups.one_factor_groups``); given to
+        the module with every row, and kept together by a shuffling
+        :class:`BatchIterator`.
 
     Examples
     --------
@@ -38,17 +43,23 @@ class TensorDataset(torch.utils.data.Dataset):
     (5, torch.Size([2, 3]))
     """
 
-    def __init__(self, X, condition=None, neighbors=None, graph_rows=None):
+    def __init__(self, X, condition=None, neighbors=None, graph_rows=None, factor_groups=None):
         self.X = X
         self.condition = condition
         self.neighbors = neighbors
         self.graph_rows = graph_rows
+        self.factor_groups = factor_groups
 
     @classmethod
-    def from_arrays(cls, X, condition, device):
-        """The rows X (float32) and their condition (or None) as tensors on ``device``."""
-        X = torch.tensor(X, dtype=torch.float32, device=device)
-        return cls(X, None if condition is None else torch.tensor(condition, device=device))
+    def from_arrays(cls, X, condition, device, factor_groups=None):
+        """The rows X (float32), their condition and factor groups (or None) on ``device``."""
+
+        def tensor(array, **kwargs):
+            return None if array is None else torch.tensor(array, device=device, **kwargs)
+
+        return cls(
+            tensor(X, dtype=torch.float32), tensor(condition), None, None, tensor(factor_groups)
+        )
 
     def __len__(self):
         return len(self.X)
@@ -60,11 +71,13 @@ class TensorDataset(torch.utils.data.Dataset):
         they are a dict whose ``"x"`` and ``"condition"`` skorch passes to
         ``module.forward`` as keyword arguments.
         """
-        if self.condition is None and self.neighbors is None:
+        if self.condition is None and self.neighbors is None and self.factor_groups is None:
             return self.X[index], None
         batch = {"x": self.X[index]}
         if self.condition is not None:
             batch["condition"] = self.condition[index]
+        if self.factor_groups is not None:
+            batch["factor_groups"] = self.factor_groups[index]
         if self.neighbors is not None:
             rows = self._graph_rows()[index]
             batch.update(self.neighbors.neighbor_batch(rows))
@@ -80,13 +93,22 @@ class TensorDataset(torch.utils.data.Dataset):
 
     def subset(self, index):
         """Return a dataset of the rows in ``index`` (keeping their neighbour graph)."""
-        condition = None if self.condition is None else self.condition[index]
+
+        def rows(values):
+            return None if values is None else values[index]
+
         graph_rows = None if self.neighbors is None else self._graph_rows()[index]
-        return TensorDataset(self.X[index], condition, self.neighbors, graph_rows)
+        return TensorDataset(
+            self.X[index],
+            rows(self.condition),
+            self.neighbors,
+            graph_rows,
+            rows(self.factor_groups),
+        )
 
     def with_neighbors(self, neighbors):
         """Return these rows with the neighbour graph ``neighbors`` built on them."""
-        return TensorDataset(self.X, self.condition, neighbors)
+        return TensorDataset(self.X, self.condition, neighbors, None, self.factor_groups)
 
 
 class BatchIterator:
@@ -171,7 +193,7 @@ class BatchIterator:
             return
         order = None
         if self.shuffle:
-            order = torch.randperm(len(self.dataset), device=self.dataset.X.device)
+            order = self._shuffled_order()
         for start, stop in self._bounds(len(self.dataset), self.batch_size):
             rows = slice(start, stop) if order is None else order[start:stop]
             yield self.dataset.batch(rows)
@@ -186,6 +208,20 @@ class BatchIterator:
         for i, (start, stop) in enumerate(bounds):
             rows = torch.cat([turns[i * n_labeled : (i + 1) * n_labeled], unlabeled[start:stop]])
             yield self.dataset.batch(rows)
+
+    def _shuffled_order(self):
+        """A random order of the rows; the rows of a factor group stay next to each other."""
+        device = self.dataset.X.device
+        order = torch.randperm(len(self.dataset), device=device)
+        if self.dataset.factor_groups is None:
+            return order
+        # Rows in no group are groups of their own; the groups come in a random order.
+        group = self.dataset.factor_groups[order, 0]
+        alone = group < 0
+        group = torch.where(alone, group.max() + 1 + torch.arange(len(group), device=device), group)
+        _, group = torch.unique(group, return_inverse=True)
+        rank = torch.randperm(int(group.max()) + 1, device=device)[group]
+        return order[torch.sort(rank, stable=True).indices]
 
     def _shuffled(self, rows):
         if not self.shuffle:

@@ -230,9 +230,11 @@ SHARED_ATTRIBUTES = """\
 
 # Indented for a method's docstring.
 LABELS_PARAMETER = """\
-        y : array-like of shape (n_samples,), default=None
+        y : array-like of shape (n_samples,) or (n_samples, n_factors), default=None
             Labels of the rows: required by a conditional VAE
-            (``VAETransformer(conditional=True)``), ignored by every other model."""
+            (``VAETransformer(conditional=True)``). In ``fit``, a VAE with
+            ``factor_dims`` takes the rows' factors of variation here. Ignored
+            by every other model and method."""
 
 _PARTS = {
     "{network_parameters}": NETWORK_PARAMETERS,

@@ -13,6 +13,7 @@ from torch import nn
 from ._adversarial import discriminator
 from ._architectures import ACTIVATIONS, append_condition
 from ._autoregressive import AutoregressiveDecoder
+from ._factor_groups import clamp_to_group_mean, clamped_units
 from ._priors import StandardNormalPrior
 
 _WEIGHTED_LAYERS = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)
@@ -128,10 +129,14 @@ class Autoencoder(nn.Module):
 class VariationalAutoencoder(nn.Module):
     """Gaussian-posterior encoder, decoder and prior of a (conditional) VAE.
 
-    ``forward(x, condition=None)`` returns the posterior parameters
-    ``(mean, logvar)`` of q(z|x) for the (optionally corrupted) input; the
-    objective draws codes and decodes them. With ``n_conditions > 0`` the
-    encoder and decoder also receive a per-row condition (one-hot labels).
+    ``forward(x, condition=None, factor_groups=None)`` returns the posterior
+    parameters ``(mean, logvar)`` of q(z|x) for the (optionally corrupted)
+    input; the objective draws codes and decodes them. With
+    ``n_conditions > 0`` the encoder and decoder also receive a per-row
+    condition (one-hot labels). With ``factor_dims``, training batches may
+    carry ``factor_groups`` (each row's group id and the factor it varies,
+    ``sklearn_ae._factor_groups``): in training mode, every unit but the
+    varying factor's is then clamped to its group's mean.
 
     Parameters
     ----------
@@ -160,6 +165,9 @@ class VariationalAutoencoder(nn.Module):
         features (``sklearn_ae._autoregressive``) from an ``MLPArchitecture``'s
         widths, fed back through that likelihood's mean; None builds the
         architecture's own decoder, whose features are independent given z.
+    factor_dims : tuple of int or None, default=None
+        Units per known factor of variation, from unit 0 (the inverse-graphics
+        network); the units after them are free.
 
     Examples
     --------
@@ -182,9 +190,11 @@ class VariationalAutoencoder(nn.Module):
         n_classes=0,
         max_log_variance=None,
         autoregressive=None,
+        factor_dims=None,
     ):
         super().__init__()
         self.n_components = n_components
+        self.factor_dims = factor_dims
         self.max_log_variance = max_log_variance
         self.corruption = corruption if corruption is not None else nn.Identity()
         self.trunk, width = architecture.trunk(n_features, n_conditions)
@@ -239,5 +249,10 @@ class VariationalAutoencoder(nn.Module):
             return self.decoder.generate(code, draw)
         return self.decoder(code, x)
 
-    def forward(self, x, condition=None):
-        return self.posterior_parameters(self.corruption(x), condition)
+    def forward(self, x, condition=None, factor_groups=None):
+        mean, logvar = self.posterior_parameters(self.corruption(x), condition)
+        if factor_groups is None or not self.training or self.factor_dims is None:
+            return mean, logvar
+        clamp = clamped_units(factor_groups[:, 1], self.factor_dims, self.n_components)
+        group = factor_groups[:, 0]
+        return clamp_to_group_mean(mean, group, clamp), clamp_to_group_mean(logvar, group, clamp)

@@ -4,7 +4,7 @@ from skorch import NeuralNet
 
 # The entries of a batch dict that are the module's inputs; the others (a neighbour-graph
 # term's neighbours) are for the loss only.
-MODULE_INPUTS = ("x", "condition")
+MODULE_INPUTS = ("x", "condition", "factor_groups")
 
 
 def as_batch(X):

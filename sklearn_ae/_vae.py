@@ -2,16 +2,18 @@
 
 import functools
 import numbers
+import warnings
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils.validation import check_array, check_consistent_length
 
 from ._aggressive import AggressiveEncoderUpdates
 from ._base import BaseAutoencoder
 from ._docs import fill_shared_docs
+from ._factor_groups import one_factor_groups
 from ._graphs import nearest_neighbor_distance
 from ._label_consistency import LabelConsistencyTerm
 from ._likelihoods import VAE_LIKELIHOODS
@@ -157,6 +159,18 @@ class VAETransformer(BaseAutoencoder):
         Components of the learned prior: the mixture's Gaussians, or the
         flow's transforms (its depth; 10 is deep, 2 to 5 are usual).
 
+    factor_dims : tuple of int or None, default=None
+        The inverse-graphics network (DC-IGN, Kulkarni et al., 2015): units
+        per known factor of variation, from unit 0 in order; the other units
+        are free. ``fit(X, y=factors)`` then takes the rows' factors, one
+        column per entry (NaN where unknown). Rows whose factors are equal
+        but for one form groups; in a training batch, every unit of a grouped
+        row but the varying factor's is clamped to its mean over the group
+        and pulled towards it, so each factor's units alone learn that factor
+        (free units learn from rows in no group). Rows in no group train the
+        bound alone. ``transform`` and ``sample`` need no factors. See
+        :ref:`inverse-graphics`.
+
     n_importance_samples : int, default=1
         Draws per row during training; above 1 trains on the
         importance-weighted bound (IWAE), which is tighter but costs K decoder
@@ -282,6 +296,7 @@ class VAETransformer(BaseAutoencoder):
         "encoder_updates": [StrOptions({"joint", "aggressive"})],
         "prior": [StrOptions(set(PRIORS))],
         "n_prior_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "factor_dims": [None, tuple, list],
         "n_importance_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_score_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "conditional": ["boolean"],
@@ -311,6 +326,7 @@ class VAETransformer(BaseAutoencoder):
         svi_steps=0,
         prior="normal",
         n_prior_components=10,
+        factor_dims=None,
         n_importance_samples=1,
         n_score_samples=200,
         conditional=False,
@@ -362,6 +378,7 @@ class VAETransformer(BaseAutoencoder):
         self.svi_steps = svi_steps
         self.prior = prior
         self.n_prior_components = n_prior_components
+        self.factor_dims = factor_dims
         self.n_importance_samples = n_importance_samples
         self.n_score_samples = n_score_samples
         self.conditional = conditional
@@ -399,6 +416,11 @@ class VAETransformer(BaseAutoencoder):
     # ---- hooks of the base class ---------------------------------------------------
 
     def _condition(self, y, n_samples, fitting=False, classes=None):
+        if self.conditional and self.factor_dims is not None:
+            raise ValueError(
+                "factor_dims takes the factors as fit's y, which conditional=True needs for "
+                "labels; use one of them."
+            )
         if not self.conditional:
             return None
         if y is None:
@@ -478,7 +500,43 @@ class VAETransformer(BaseAutoencoder):
             if self.committed_rate > 0
             else None,
             "autoregressive": self.likelihood if self.decoder == "autoregressive" else None,
+            "factor_dims": None if self.factor_dims is None else tuple(self.factor_dims),
         }
+
+    def _factor_groups(self, y, n_samples):
+        if self.factor_dims is None:
+            return None
+        dims = self.factor_dims
+        if not all(isinstance(d, numbers.Integral) and d >= 1 for d in dims) or not dims:
+            raise ValueError(f"factor_dims must be positive integers, got {dims!r}.")
+        if sum(dims) > self.n_components:
+            raise ValueError(
+                f"factor_dims={tuple(dims)} asks for {sum(dims)} units, more than "
+                f"n_components={self.n_components}; raise n_components or give fewer units."
+            )
+        if y is None:
+            raise ValueError(
+                f"factor_dims={tuple(dims)} trains on known factors: call fit(X, y=factors) "
+                f"with one column per factor ({len(dims)}), NaN where a factor is unknown."
+            )
+        factors = check_array(y, ensure_all_finite="allow-nan", ensure_2d=False, input_name="y")
+        factors = factors.reshape(n_samples, -1) if factors.ndim == 1 else factors
+        check_consistent_length(np.empty(n_samples), factors)
+        if factors.shape[1] != len(dims):
+            raise ValueError(
+                f"y has {factors.shape[1]} factor columns, but factor_dims={tuple(dims)} "
+                f"names {len(dims)} factors; give one column per factor."
+            )
+        groups = one_factor_groups(factors)
+        if (groups[:, 0] < 0).all():
+            warnings.warn(
+                "No training rows share every factor but one, so no units are clamped and "
+                "factor_dims has no effect; rows in groups that vary one factor "
+                "(make_sprites(group_size=...)) give the factors their units.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return groups
 
     def _trains_classifier(self):
         return self.conditional and self.semi_supervised_

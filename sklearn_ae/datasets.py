@@ -178,7 +178,7 @@ def load_data(spec, target=None):
     return load_table(spec, target=target)
 
 
-def make_sprites(n_samples=1000, *, image_size=32, group_size=1, random_state=None):
+def make_sprites(n_samples=1000, *, image_size=32, group_size=10, random_state=None):
     """Generate binary images of shapes whose factors of variation are known.
 
     Each image shows a square, an ellipse or a heart at one of 6 scales, 40
@@ -195,10 +195,12 @@ def make_sprites(n_samples=1000, *, image_size=32, group_size=1, random_state=No
         Number of images.
     image_size : int, default=32
         Height and width of the images in pixels.
-    group_size : int, default=1
+    group_size : int, default=10
         Rows come in consecutive groups of this many that share every factor
-        but one, chosen at random per group (the batches of Kulkarni et al.,
-        2015); 1 draws every row's factors independently.
+        but one, chosen at random per group: the one-factor-varies batches of
+        the inverse-graphics network (Kulkarni et al., 2015), which
+        ``VAETransformer(factor_dims=...)`` finds from the factors. 1 draws
+        every row's factors independently.
     random_state : int, RandomState instance or None, default=None
         Seeds the factors.
 

@@ -1,0 +1,145 @@
+"""The inverse-graphics network: one-factor-varies groups, clamped units, factor_dims."""
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_ae import VAETransformer
+from sklearn_ae._architectures import MLPArchitecture
+from sklearn_ae._factor_groups import PULL_WEIGHT, clamped_units, one_factor_groups
+from sklearn_ae._likelihoods import BinaryCrossEntropy
+from sklearn_ae._modules import VariationalAutoencoder
+from sklearn_ae._objectives import EvidenceBound
+from sklearn_ae.datasets import make_sprites
+
+FIVE = (1, 1, 1, 1, 1)
+
+
+def test_groups_found_from_the_factors_are_the_generated_ones():
+    _, factors = make_sprites(300, group_size=5, random_state=0)
+    groups = one_factor_groups(factors)
+    for generated in groups.reshape(60, 5, 2):
+        # A generated group varies one factor; drawn values may repeat, but its rows that
+        # differ from one another share a group id and its varying factor.
+        if len({tuple(row) for row in generated}) > 1:
+            assert (generated[:, 0] >= 0).all()
+            assert len(np.unique(generated[:, 1])) == 1
+
+
+def test_rows_with_missing_factors_or_no_partner_join_no_group():
+    factors = np.array([[0.0, 1.0], [0.0, 2.0], [5.0, 5.0], [0.0, np.nan], [7.0, 8.0]])
+    groups = one_factor_groups(factors)
+    assert groups[:2, 1].tolist() == [1, 1] and groups[0, 0] == groups[1, 0]
+    assert (groups[2:] == -1).all()
+
+
+def _module_and_batch():
+    torch.manual_seed(0)
+    module = VariationalAutoencoder(16, 4, MLPArchitecture((8,)), factor_dims=(1, 2))
+    x = (torch.rand(6, 16) > 0.5).float()
+    # Rows 0-3: one group varying factor 1 (units 1 and 2); rows 4-5 in no group.
+    factor_groups = torch.tensor([[0, 1]] * 4 + [[-1, -1]] * 2)
+    return module, x, factor_groups
+
+
+def _encoder_output_gradients(module, x, factor_groups, target):
+    """Gradients of the training loss with respect to the posterior means the encoder outputs."""
+    captured = {}
+    original = module.posterior_parameters
+
+    def capture(x, condition=None):
+        mean, logvar = original(x, condition)
+        mean.retain_grad()
+        captured["mean"] = mean
+        return mean, logvar
+
+    module.posterior_parameters = capture
+    net = type("Net", (), {"module_": module, "criterion_": BinaryCrossEntropy(), "history": []})
+    torch.manual_seed(1)
+    output = module(x, factor_groups=factor_groups)
+    loss, _ = EvidenceBound()(net, output, target, None, training=True)
+    loss.backward()
+    module.posterior_parameters = original
+    return captured["mean"].detach(), captured["mean"].grad
+
+
+def test_clamped_units_get_no_signal_from_the_reconstruction():
+    module, x, factor_groups = _module_and_batch()
+    module.train()
+    clamp = clamped_units(factor_groups[:, 1], (1, 2), 4)
+    mean, grad = _encoder_output_gradients(module, x, factor_groups, x)
+    _, grad_other_target = _encoder_output_gradients(module, x, factor_groups, 1 - x)
+    # Clamped units: only the pull towards the group's mean, whatever the rows to reconstruct.
+    pull = PULL_WEIGHT * (mean[:4] - mean[:4].mean(dim=0)) / len(x)
+    torch.testing.assert_close(grad[:4][clamp[:4]], pull[clamp[:4]])
+    torch.testing.assert_close(grad_other_target[clamp], grad[clamp])
+    # The varying factor's units and the rows in no group learn from the reconstruction.
+    assert not torch.allclose(grad_other_target[~clamp], grad[~clamp])
+
+
+def test_clamped_units_reach_the_decoder_as_the_group_mean_in_training_only():
+    module, x, factor_groups = _module_and_batch()
+    module.train()
+    mean, _ = module(x, factor_groups=factor_groups)
+    assert torch.allclose(mean[:4, [0, 3]], mean[:4, [0, 3]].mean(dim=0).expand(4, 2))
+    assert mean[:4, 1].std() > 0 and mean[4, 0] != mean[5, 0]
+    module.eval()
+    mean, _ = module(x, factor_groups=factor_groups)
+    assert mean[:4, 0].std() > 0
+
+
+@pytest.fixture(scope="module")
+def sprites():
+    return make_sprites(2000, image_size=16, group_size=10, random_state=0)
+
+
+def test_each_factor_unit_follows_its_factor(sprites):
+    X, factors = sprites
+    model = VAETransformer(
+        7,
+        likelihood="bernoulli",
+        factor_dims=FIVE,
+        hidden_layer_sizes=(256,),
+        max_iter=40,
+        random_state=0,
+    ).fit(X, factors)
+    Z = model.transform(X)
+    assert Z.shape == (2000, 7)
+    correlation = np.corrcoef(Z.T, factors.T)[:7, 7:]
+    # The x unit (3) follows x and not y; the y unit (4) the reverse.
+    assert abs(correlation[3, 3]) > 0.8 and abs(correlation[3, 4]) < 0.3
+    assert abs(correlation[4, 4]) > 0.8 and abs(correlation[4, 3]) < 0.3
+
+
+def test_rows_with_missing_factors_train_the_bound(sprites):
+    X, factors = sprites
+    factors = factors.copy()
+    factors[::2] = np.nan
+    model = VAETransformer(7, likelihood="bernoulli", factor_dims=FIVE, max_iter=2)
+    model.set_params(hidden_layer_sizes=(16,), random_state=0)
+    assert np.isfinite(model.fit(X[:200], factors[:200]).score(X[:200]))
+
+
+@pytest.mark.parametrize(
+    ("params", "y", "message"),
+    [
+        ({"factor_dims": FIVE}, None, "fit\\(X, y=factors\\)"),
+        ({"factor_dims": (1, 1)}, "sprites", "y has 5 factor columns"),
+        ({"factor_dims": (4, 4)}, "sprites", "more than n_components=7"),
+        ({"factor_dims": (0, 1)}, "sprites", "positive integers"),
+        ({"factor_dims": FIVE, "conditional": True}, "sprites", "use one of them"),
+    ],
+)
+def test_bad_factor_settings_are_refused(sprites, params, y, message):
+    X, factors = sprites
+    model = VAETransformer(7, max_iter=1, **params)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X[:50], factors[:50] if y else None)
+
+
+def test_factors_that_form_no_group_warn(sprites):
+    X, _ = sprites
+    factors = np.arange(250.0).reshape(50, 5)
+    model = VAETransformer(7, factor_dims=FIVE, hidden_layer_sizes=(8,), max_iter=1)
+    with pytest.warns(UserWarning, match="No training rows share every factor but one"):
+        model.fit(X[:50], factors)
