@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import sklearn_ae
 from sklearn_ae import VAETransformer
 from sklearn_ae._architectures import MLPArchitecture
 from sklearn_ae._factor_groups import PULL_WEIGHT, clamped_units, one_factor_groups
@@ -143,3 +144,13 @@ def test_factors_that_form_no_group_warn(sprites):
     model = VAETransformer(7, factor_dims=FIVE, hidden_layer_sizes=(8,), max_iter=1)
     with pytest.warns(UserWarning, match="No training rows share every factor but one"):
         model.fit(X[:50], factors)
+
+
+def test_a_model_trained_on_factors_saves_and_loads(sprites, tmp_path):
+    X, factors = sprites
+    model = VAETransformer(7, factor_dims=[1, 1, 1, 1, 1], hidden_layer_sizes=(16,), max_iter=2)
+    model.set_params(likelihood="bernoulli", random_state=0).fit(X[:200], factors[:200])
+    sklearn_ae.save(model, tmp_path / "dcign.safetensors")
+    loaded = sklearn_ae.load(tmp_path / "dcign.safetensors")
+    assert list(loaded.factor_dims) == [1, 1, 1, 1, 1]
+    np.testing.assert_allclose(loaded.transform(X[:50]), model.transform(X[:50]))
