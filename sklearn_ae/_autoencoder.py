@@ -4,6 +4,7 @@ import numbers
 import warnings
 
 import numpy as np
+import torch
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -15,9 +16,14 @@ from ._likelihoods import AUTOENCODER_LOSSES
 from ._modules import Autoencoder
 from ._objectives import ReconstructionObjective
 from ._pretraining import PRETRAINING
+from ._quantization import CodebookPenalty, RestartUnusedCodes, VectorQuantizer, codebook_usage
+from ._threads import torch_threads_for_task
 
 # Components of the Gaussian mixture fitted to the training codes for ``sample``.
 _CODE_DENSITY_COMPONENTS = 10
+# Training rows whose codes the codebook starts on, and epochs of the code-index prior.
+_CODEBOOK_START_ROWS = 4096
+_CODE_PRIOR_EPOCHS = 100
 
 
 def sample_gaussian_mixture(mixture, n_samples, rng):
@@ -112,6 +118,25 @@ class AutoencoderTransformer(BaseAutoencoder):
         error per feature. Lower it if the codes collapse towards a point;
         raise it if they stay far from the prior (:ref:`adversarial`).
 
+    quantization : {"vq"} or None, default=None
+        ``"vq"``: discrete codes (VQ-VAE, van den Oord et al., 2017). The
+        code is cut into ``n_components / codebook_dim`` positions of
+        ``codebook_dim`` numbers, and each position is snapped to the nearest
+        of ``codebook_size`` learned entries, one codebook for all positions;
+        gradients pass straight through the snap, the codebook and commitment
+        losses train the entries and hold the encoder near them, and entries
+        no code chose in an epoch restart on recent encoder outputs.
+        ``transform`` returns the snapped codes. After training, a small
+        autoregressive network learns the training rows' code indices,
+        position by position, and ``sample`` draws from it (:ref:`vq`).
+
+    codebook_size : int, default=512
+        Entries of the codebook (``quantization="vq"``).
+
+    codebook_dim : int, default=2
+        Numbers per code position (``quantization="vq"``); ``n_components``
+        must be a multiple of it.
+
     init : {"auto", "pca", "random"}, default="auto"
         How the network starts. ``"pca"`` adds a linear path beside the
         encoder and decoder, set to PCA's projection and its inverse, and
@@ -133,8 +158,18 @@ class AutoencoderTransformer(BaseAutoencoder):
     ----------
     {shared_attributes}
 
-    code_density_ : sklearn.mixture.GaussianMixture
-        Density of the training codes that ``sample`` draws from.
+    code_density_ : sklearn.mixture.GaussianMixture or None
+        Density of the training codes that ``sample`` draws from; None with
+        ``quantization="vq"``, whose code prior is part of the network.
+
+    codebook_usage_ : float
+        With ``quantization="vq"``: the share of the codebook's entries that
+        the training rows' codes use.
+
+    codebook_perplexity_ : float
+        With ``quantization="vq"``: the exponential of the entropy of the
+        entries' use over the training rows, the number of equally used
+        entries that would give the same entropy.
 
     pretrain_history_ : list of dict
         One entry per pretraining epoch (``layer``, ``epoch``, ``train_loss``,
@@ -194,6 +229,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         "prior_matching": [None, StrOptions({"adversarial"})],
         "prior": [StrOptions(set(CODE_PRIORS))],
         "adversarial_weight": [Interval(numbers.Real, 0, None, closed="left")],
+        "quantization": [None, StrOptions({"vq"})],
+        "codebook_size": [Interval(numbers.Integral, 2, None, closed="left")],
+        "codebook_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "init": [StrOptions({"auto", "pca", "random"})],
         "pretrain": [None, StrOptions(set(PRETRAINING))],
         "pretrain_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -226,6 +264,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         prior_matching=None,
         prior="normal",
         adversarial_weight=0.003,
+        quantization=None,
+        codebook_size=512,
+        codebook_dim=2,
         init="auto",
         max_iter=100,
         batch_size=128,
@@ -267,6 +308,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.prior_matching = prior_matching
         self.prior = prior
         self.adversarial_weight = adversarial_weight
+        self.quantization = quantization
+        self.codebook_size = codebook_size
+        self.codebook_dim = codebook_dim
         self.init = init
         self.max_iter = max_iter
         self.batch_size = batch_size
@@ -333,12 +377,42 @@ class AutoencoderTransformer(BaseAutoencoder):
             "code_activation": code_activation,
             "linear_path": self._starts_as_pca(code_activation),
             "code_prior": code_prior,
+            "quantizer": self._quantizer(),
         }
 
+    def _quantizer(self):
+        if self.quantization is None:
+            return None
+        conflicts = {
+            "prior_matching": self.prior_matching is not None,
+            "contractive_weight": self.contractive_weight > 0,
+            "neighbor_loss": self.neighbor_loss is not None,
+        }
+        for name, present in conflicts.items():
+            if present:
+                raise ValueError(
+                    f"quantization='vq' snaps the codes to a codebook, through which {name} "
+                    f"cannot act; set {name} to its default or quantization=None."
+                )
+        if self.n_components % self.codebook_dim:
+            raise ValueError(
+                f"quantization='vq' cuts the code into positions of codebook_dim="
+                f"{self.codebook_dim} numbers, which n_components={self.n_components} is not "
+                "a multiple of; change one of them."
+            )
+        return VectorQuantizer(self.n_components, self.codebook_size, self.codebook_dim)
+
     def _model_penalties(self, X):
+        if self.quantization is not None:
+            return [CodebookPenalty(1.0)]
         if self.prior_matching is None:
             return []
         return [AdversarialPriorPenalty(self.adversarial_weight)]
+
+    def _model_callbacks(self):
+        if self.quantization is None:
+            return []
+        return [("restart_unused_codes", RestartUnusedCodes())]
 
     def _objective(self):
         return ReconstructionObjective()
@@ -373,9 +447,22 @@ class AutoencoderTransformer(BaseAutoencoder):
                     "with. Scale X first, e.g. with StandardScaler or MinMaxScaler."
                 ) from error
             net.module_.init_linear_path_from_pca(pca.components_, pca.mean_)
+        if net.module_.quantizer is not None:
+            # Entries start on the untrained encoder's outputs, where the codes are.
+            rows = X[torch.randperm(len(X))[:_CODEBOOK_START_ROWS].numpy()]
+            codes = torch.as_tensor(
+                self._encode_continuous(rows), dtype=torch.float32, device=net.device
+            )
+            net.module_.quantizer.initialize_from(codes)
+
+    def _encode_continuous(self, X):
+        return self._map_batches(lambda x, c: self.net_.module_.continuous_code(x), X)
 
     def _after_fit(self, X, condition, rng):
         self.pretrain_history_ = getattr(self, "pretrain_history_", [])
+        if self.quantization is not None:
+            self._fit_code_prior(X, rng)
+            return
         if len(X) < 2:
             # A density needs two rows: a one-row chunk of partial_fit keeps the one before.
             self.code_density_ = getattr(self, "code_density_", None)
@@ -391,7 +478,29 @@ class AutoencoderTransformer(BaseAutoencoder):
             random_state=rng,
         ).fit(codes)
 
+    def _fit_code_prior(self, X, rng):
+        """Codebook use on the training rows, and the prior over their code indices."""
+        quantizer = self.net_.module_.quantizer
+        codes = torch.as_tensor(
+            self._encode_continuous(X), dtype=torch.float32, device=self.net_.device
+        )
+        with torch.no_grad():
+            indices = quantizer.indices(codes)
+        self.codebook_usage_, self.codebook_perplexity_ = codebook_usage(
+            indices.cpu().numpy(), self.codebook_size
+        )
+        self.code_density_ = None
+        generator = torch.Generator().manual_seed(int(rng.randint(2**31)))
+        with torch_threads_for_task():
+            quantizer.prior.fit(indices, _CODE_PRIOR_EPOCHS, generator)
+
     def _sample_codes(self, n_samples, rng):
+        if self.quantization is not None:
+            module = self.net_.module_
+            generator = torch.Generator().manual_seed(int(rng.randint(2**31)))
+            with torch.no_grad():
+                indices = module.quantizer.prior.sample(n_samples, generator)
+                return module.quantizer.lookup(indices).cpu().numpy()
         if self.prior_matching is not None:
             return self.net_.module_.code_prior.sample(n_samples, rng)
         if self.code_density_ is None:

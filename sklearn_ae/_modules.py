@@ -50,6 +50,10 @@ class Autoencoder(nn.Module):
     code_prior : nn.Module or None, default=None
         A fixed prior over the codes (``sklearn_ae._adversarial``); with it, a
         discriminator on the codes is built too (adversarial autoencoder).
+    quantizer : VectorQuantizer or None, default=None
+        Snaps the codes to a learned codebook (``sklearn_ae._quantization``):
+        the decoder and ``encode`` then see codebook entries, and ``forward``
+        still returns the code before the snap, which the codebook losses read.
 
     Examples
     --------
@@ -70,6 +74,7 @@ class Autoencoder(nn.Module):
         corruption=None,
         linear_path=False,
         code_prior=None,
+        quantizer=None,
     ):
         super().__init__()
         self.n_components = n_components
@@ -85,6 +90,7 @@ class Autoencoder(nn.Module):
         self.linear_decoder = nn.Linear(n_components, n_features) if linear_path else None
         self.code_prior = code_prior
         self.discriminator = None if code_prior is None else discriminator(n_components)
+        self.quantizer = quantizer
 
     def init_linear_path_from_pca(self, components, mean):
         """Start as PCA: linear maps from the principal axes, nonlinear branches at zero.
@@ -111,10 +117,15 @@ class Autoencoder(nn.Module):
                 last.weight.zero_()
                 last.bias.zero_()
 
-    def encode(self, x, condition=None):
-        """Code of clean input ``x`` (``condition`` is unused: not a conditional model)."""
+    def continuous_code(self, x):
+        """The encoder's output for ``x``, before any snap to a codebook."""
         z = self.code(self.trunk(x))
         return z if self.linear_encoder is None else z + self.linear_encoder(x)
+
+    def encode(self, x, condition=None):
+        """Code of clean input ``x`` (``condition`` is unused: not a conditional model)."""
+        z = self.continuous_code(x)
+        return z if self.quantizer is None else self.quantizer.snap(z)
 
     def decode(self, z, condition=None, x=None):
         """Decoder output for code ``z`` (before the criterion's output map); x is unused."""
@@ -122,8 +133,8 @@ class Autoencoder(nn.Module):
         return out if self.linear_decoder is None else out + self.linear_decoder(z)
 
     def forward(self, x):
-        z = self.encode(self.corruption(x))
-        return self.decode(z), z
+        z = self.continuous_code(self.corruption(x))
+        return self.decode(z if self.quantizer is None else self.quantizer(z)), z
 
 
 class VariationalAutoencoder(nn.Module):

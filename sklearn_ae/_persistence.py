@@ -99,6 +99,8 @@ def _fitted_attributes(estimator):
             "image_shape_",
             "pretrain_history_",
             "semi_supervised_",
+            "codebook_usage_",
+            "codebook_perplexity_",
         )
         if hasattr(estimator, name)
     }

@@ -189,6 +189,12 @@ class OpenTSNETransformer:
         return np.asarray(self.embedding_.transform(np.asarray(X, dtype=np.float64)))
 
 
+def _vector_quantized(setting):
+    # Positions of two numbers where the code splits into them, of one otherwise.
+    width = 2 if setting.n_components % 2 == 0 else 1
+    return _neural(AutoencoderTransformer, quantization="vq", codebook_dim=width)(setting)
+
+
 def _umap(setting):
     from umap import UMAP
 
@@ -250,6 +256,7 @@ METHODS = {
         requires="zuko",
         reconstructs=True,
     ),
+    "vq_ae": Method("VQ autoencoder", _vector_quantized, reconstructs=True),
     "aae": Method(
         "Adversarial AE",
         _neural(AutoencoderTransformer, prior_matching="adversarial"),
