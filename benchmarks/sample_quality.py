@@ -31,7 +31,13 @@ from sklearn_ae.compare import compare, split_and_scale
 from sklearn_ae.datasets import load_dataset
 from sklearn_ae.metrics import sample_precision_recall
 
-MEASURES = ["sample_precision", "sample_recall", "reconstruction_mse", "fit_seconds"]
+MEASURES = [
+    "sample_precision",
+    "sample_recall",
+    "reconstruction_mse",
+    "codebook_usage",
+    "fit_seconds",
+]
 
 
 def models(n_components, seed):
@@ -91,7 +97,7 @@ def main():
     for name in args.data.split(","):
         data = load_dataset(name)
         for label, (precision, recall) in references(data.data, data.target):
-            rows.append([name, label, f"{precision:.3f}", f"{recall:.3f}", "-", "-"])
+            rows.append([name, label, f"{precision:.3f}", f"{recall:.3f}", "-", "-", "-"])
             print(*rows[-1], flush=True)
         results = defaultdict(lambda: defaultdict(list))
         for seed in seeds:
@@ -101,7 +107,7 @@ def main():
             )
             autoencoder = comparison.estimators[methods[0][0]]
             ceiling = decoder_ceiling(autoencoder, data.data, data.target)
-            label = "autoencoder's reconstructions of the training rows (decoder ceiling)"
+            label = "autoencoder's reconstructions of the training rows (reference)"
             for measure, value in zip(MEASURES[:2], ceiling, strict=True):
                 results[label][measure].append(value)
             for row in comparison.table.to_dict(orient="records"):
@@ -110,12 +116,13 @@ def main():
                 print(name, seed, row["method"], *(f"{row[m]:.4g}" for m in MEASURES), flush=True)
         for label, measures in results.items():
             rows.append([name, label, *(summary(measures[m]) for m in MEASURES)])
-    header = ["data", "generator", "precision", "recall", "test MSE", "fit s"]
+    header = ["data", "generator", "precision", "recall", "test MSE", "codebook use", "fit s"]
     body = [
         f"80/20 stratified split (random_state=0), n_components={args.n_components}, seeds "
         f"{args.seeds}: mean (min-max) over the seeds. Precision: share of generated rows inside "
         "the test rows' 3-NN balls; recall: share of test rows inside the generated rows' "
-        "3-NN balls; both in the pixel space.",
+        "3-NN balls; both in the pixel space. Codebook use: the share of the vector-quantized "
+        "autoencoder's codebook that its training codes use.",
         "",
         *markdown_table(header, rows),
     ]

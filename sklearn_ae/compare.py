@@ -298,6 +298,7 @@ _COLUMNS = [
     "sample_precision",
     "sample_recall",
     "active_units",
+    "codebook_usage",
     "fit_seconds",
     "transform_seconds",
     "evaluation",
@@ -318,7 +319,9 @@ class Comparison:
         rows, against the test rows, in the scaled features; see
         :func:`sklearn_ae.metrics.sample_precision_recall`), ``active_units``
         (a VAE's latent units in use on the test rows, see
-        :func:`sklearn_ae.metrics.active_units`), ``fit_seconds``,
+        :func:`sklearn_ae.metrics.active_units`), ``codebook_usage`` (the
+        share of a vector-quantized autoencoder's codebook its training codes
+        use), ``fit_seconds``,
         ``transform_seconds``, ``evaluation``. NaN where not applicable.
     estimators : dict
         Fitted estimators by method key.
@@ -409,6 +412,7 @@ def _evaluate(method, estimator, X_train, X_test, y_train, y_test, n_neighbors):
         "sample_precision": np.nan,
         "sample_recall": np.nan,
         "active_units": np.nan,
+        "codebook_usage": getattr(estimator, "codebook_usage_", np.nan),
         "evaluation": "train and test embedded together (no transform)"
         if method.transductive
         else "fit on train, transform test",
