@@ -2,7 +2,8 @@
 
 The configurations cover each architecture (MLP, conv, conv with batch norm),
 the penalties, greedy pretraining, the mixture prior with the importance-weighted
-bound, the neighbour map with its placement of new rows, and each estimator's
+bound, the neighbour map with its placement of new rows, discrete codes, training on
+factors (y as one factor), and each estimator's
 default network (fewer epochs). ``ESTIMATORS`` is
 shared with ``test_row_invariance.py``.
 """
@@ -23,6 +24,8 @@ ESTIMATORS = [
     VAETransformer(prior="mixture", n_importance_samples=3, free_bits=0.1, kl_warmup=2, **FAST),
     AutoencoderTransformer(neighbor_loss="umap", placement="neighbors", **FAST),
     VAETransformer(neighbor_loss="infonce", placement="neighbors", **FAST),
+    AutoencoderTransformer(quantization="vq", codebook_size=16, codebook_dim=1, **FAST),
+    VAETransformer(factor_dims=(1,), **FAST),
     AutoencoderTransformer(max_iter=2, random_state=0),
     VAETransformer(max_iter=2, random_state=0),
 ]
