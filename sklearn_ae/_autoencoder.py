@@ -18,6 +18,7 @@ from ._objectives import ReconstructionObjective
 from ._pretraining import PRETRAINING
 from ._quantization import CodebookPenalty, RestartUnusedCodes, VectorQuantizer, codebook_usage
 from ._threads import torch_threads_for_task
+from ._validation import torch_generator
 
 # Components of the Gaussian mixture fitted to the training codes for ``sample``.
 _CODE_DENSITY_COMPONENTS = 10
@@ -490,14 +491,14 @@ class AutoencoderTransformer(BaseAutoencoder):
             indices.cpu().numpy(), self.codebook_size
         )
         self.code_density_ = None
-        generator = torch.Generator().manual_seed(int(rng.randint(2**31)))
+        generator = torch_generator(rng)
         with torch_threads_for_task():
             quantizer.prior.fit(indices, _CODE_PRIOR_EPOCHS, generator)
 
     def _sample_codes(self, n_samples, rng):
         if self.quantization is not None:
             module = self.net_.module_
-            generator = torch.Generator().manual_seed(int(rng.randint(2**31)))
+            generator = torch_generator(rng)
             with torch.no_grad():
                 indices = module.quantizer.prior.sample(n_samples, generator)
                 return module.quantizer.lookup(indices).cpu().numpy()

@@ -249,8 +249,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             outcome = session.initialize_and_train(
                 self.net_, initialize, train, valid, epochs, checkpoint, state
             )
-            history = session.history_attributes(self.net_, valid is not None)
-            for name, value in history.items():
+            for name, value in session.history_attributes(self.net_, valid is not None).items():
                 setattr(self, name, value)
             session.report(outcome, self.net_)
         except ValueError:
@@ -290,7 +289,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _factor_groups(self, y, n_samples):
         """Each row's one-factor-varies group and factor (``_factor_groups``), or None."""
-        return None
 
     def _after_fit(self, X, condition, rng):
         """Fit whatever the model needs besides the network (e.g. a code density)."""

@@ -265,5 +265,7 @@ class VariationalAutoencoder(nn.Module):
         if factor_groups is None or not self.training or self.factor_dims is None:
             return mean, logvar
         clamp = clamped_units(factor_groups[:, 1], self.factor_dims, self.n_components)
-        group = factor_groups[:, 0]
-        return clamp_to_group_mean(mean, group, clamp), clamp_to_group_mean(logvar, group, clamp)
+        # Means and log-variances clamped alike, in one pass over the groups.
+        both = torch.cat([mean, logvar], dim=1)
+        both = clamp_to_group_mean(both, factor_groups[:, 0], clamp.repeat(1, 2))
+        return both.chunk(2, dim=1)

@@ -27,7 +27,7 @@ from ._objectives import (
 )
 from ._penalties import VirtualAdversarialTerm
 from ._priors import PRIORS, committed_log_variance, make_prior
-from ._validation import check_labels
+from ._validation import check_labels, torch_generator
 
 # Draws decoded together when scoring: a pass decodes this many times CHUNK_ROWS rows, which
 # bounds memory whatever n_score_samples is.
@@ -591,7 +591,7 @@ class VAETransformer(BaseAutoencoder):
         # Feature by feature, each drawn from p(x_i | x_<i, z); the rows are the means along
         # the drawn path, as the factorized decoder's are the means of p(x|z).
         module, criterion = self.net_.module_, self.net_.criterion_
-        generator = torch.Generator(device=self.net_.device).manual_seed(int(rng.randint(2**31)))
+        generator = torch_generator(rng, self.net_.device)
 
         def decode(z, c):
             draw = functools.partial(criterion.draw, generator=generator)

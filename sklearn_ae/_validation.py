@@ -186,3 +186,17 @@ def resolve_device(device):
             "machine. Use device='cpu', or device='auto' to use a GPU only when present."
         )
     return device
+
+
+def torch_generator(rng, device="cpu"):
+    """A torch random generator on ``device`` seeded by one draw of the RandomState ``rng``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = torch_generator(np.random.RandomState(0))
+    >>> b = torch_generator(np.random.RandomState(0))
+    >>> bool(torch.rand(3, generator=a).equal(torch.rand(3, generator=b)))
+    True
+    """
+    return torch.Generator(device=device).manual_seed(int(rng.randint(2**31)))
