@@ -7,7 +7,8 @@ the training rows' factors (DC-IGN), and ``VAETransformer(7, likelihood="bernoul
 beta=4.0)`` fitted on the same images alone. Measures on the test rows:
 
 - the mutual information gap (``sklearn_ae.metrics.mutual_information_gap``) and each
-  factor's gap;
+  factor's gap; the KL of each unit (``sklearn_ae.metrics.kl_per_dimension``), which
+  tells a unit that carries nothing;
 - intervention (DC-IGN only): every test code gets the units of one factor from another
   test row's code, and the decoded image is read back by a regressor trained on 10,000
   other generated images (``make_sprites(10000, random_state=1)``; rotation read as its
@@ -35,7 +36,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_ae import VAETransformer
 from sklearn_ae.datasets import make_sprites
-from sklearn_ae.metrics import mutual_information_gap
+from sklearn_ae.metrics import kl_per_dimension, mutual_information_gap
 
 FACTORS = ("shape", "scale", "rotation", "x", "y")
 FACTOR_DIMS = (1, 1, 1, 1, 1)
@@ -137,6 +138,7 @@ def main():
                     f"{np.mean(gaps):.3f}",
                     *(f"{g:.3f}" for g in gaps),
                     f"{-model.score(X_test):.2f}",
+                    " / ".join(f"{kl:.2f}" for kl in kl_per_dimension(model, X_test)),
                     f"{seconds:.0f}",
                 ]
             )
@@ -152,13 +154,16 @@ def main():
                         [seed, factor, f"{follows:.3f}", f"{own:.3f}", most]
                         + [f"{most_change:.3f}", f"{readable:.3f}"]
                     )
-    header = ["model", "seed", "MIG", *(f"gap {f}" for f in FACTORS), "test NLL bound", "fit s"]
+    header = ["model", "seed", "MIG", *(f"gap {f}" for f in FACTORS), "test NLL bound"]
+    header += ["KL of units 1-7", "fit s"]
     body = [
         f"make_sprites(6000, random_state=0), {len(X_train)} training and {len(X_test)} test "
         "rows; VAETransformer(7, likelihood='bernoulli', random_state=seed, "
         f"max_iter={args.max_iter}) with factor_dims=(1, 1, 1, 1, 1) and the training rows' "
         "factors (DC-IGN), or with beta=4.0 and no factors. MIG and the gap of each factor "
-        "on the test codes (20 bins); test NLL bound: minus the test ELBO, in nats.",
+        "on the test codes (20 bins); test NLL bound: minus the test ELBO, in nats; KL of "
+        "each unit, in order (DC-IGN: shape, scale, rotation, x, y, then the two free units): "
+        "the mean over the test rows of KL(q(z_j|x) || N(0, 1)), in nats.",
         "",
         *markdown_table(header, rows),
         "",
