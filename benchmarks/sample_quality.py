@@ -106,9 +106,8 @@ def decoder_ceiling(model, X, y):
     return sample_precision_recall(X_test, model.inverse_transform(model.transform(training_rows)))
 
 
-def test_nll(model, X, y):
+def test_nll(model, X_test):
     """A VAE's importance-sampled negative log-likelihood of the test rows, in nats a row."""
-    _, X_test, _, _, _ = split_and_scale(X, y, 0.2, 0)
     return -model.score(X_test) if isinstance(model, VAETransformer) else np.nan
 
 
@@ -123,6 +122,7 @@ def main():
     rows = []
     for name in args.data.split(","):
         data = load_dataset(name)
+        _, X_test = _training_rows(data.data, data.target)
         for label, (precision, recall) in references(data.data, data.target):
             rows.append([name, label, f"{precision:.3f}", f"{recall:.3f}", "-", "-", "-", "-"])
             print(*rows[-1], flush=True)
@@ -143,22 +143,22 @@ def main():
                 for measure, value in zip(MEASURES[:2], ceiling, strict=True):
                     results[label][measure].append(value)
             for row in comparison.table.to_dict(orient="records"):
-                row["test_nll"] = test_nll(
-                    comparison.estimators[row["method"]], data.data, data.target
-                )
+                row["test_nll"] = test_nll(comparison.estimators[row["method"]], X_test)
                 for measure in MEASURES:
                     results[row["method"]][measure].append(float(row[measure]))
                 print(name, seed, row["method"], *(f"{row[m]:.4g}" for m in MEASURES), flush=True)
         for label, measures in results.items():
             rows.append([name, label, *(summary(measures[m]) for m in MEASURES)])
-    header = ["data", "generator", "precision", "recall", "test NLL", "test MSE", "codebook use", "fit s"]
+    header = ["data", "generator", "precision", "recall", "test NLL", "test MSE"]
+    header += ["codebook use", "fit s"]
     body = [
         f"80/20 stratified split (random_state=0), n_components={args.n_components}, seeds "
         f"{args.seeds}: mean (min-max) over the seeds. Precision: share of generated rows inside "
         "the test rows' 3-NN balls; recall: share of test rows inside the generated rows' "
         "3-NN balls; both in the pixel space. Test NLL: a VAE's importance-sampled negative "
-        "log-likelihood of the test rows in nats (Bernoulli: of the grey levels). Codebook use: the share of the vector-quantized "
-        "autoencoder's codebook that its training codes use.",
+        "log-likelihood of the test rows in nats (Bernoulli: of the grey levels). Codebook "
+        "use: the share of the vector-quantized autoencoder's codebook that its training "
+        "codes use.",
         "",
         *markdown_table(header, rows),
     ]
