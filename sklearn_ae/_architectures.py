@@ -15,17 +15,13 @@ The contract, which a user's own object passed as ``architecture=`` follows too:
 - ``decoder(n_inputs, n_features)`` returns an ``nn.Module`` that maps codes of
   shape ``(..., n_inputs)`` (any leading axes: a VAE decodes several draws
   at once) to ``(..., n_features)``, with a linear output (the likelihood
-  adds its own link, e.g. a sigmoid). A conditional model's codes end with
-  the one-hot condition; a decoder that also takes ``n_conditions`` is told
-  how many of its inputs that is, so it can feed the condition to more than
-  its first layer.
+  adds its own link, e.g. a sigmoid).
 
 Both methods are called once per fit, so the object may be reused and must
 not hold fitted state. Rows must not interact (no batch statistics) where the
 contractive penalty or row-independent inference is wanted.
 """
 
-import inspect
 import math
 
 import torch
@@ -90,25 +86,6 @@ class _MLPTrunk(nn.Module):
         return self.layers(append_condition(x, condition))
 
 
-class _ConditionedMLP(nn.Module):
-    """Dense layers that each read the condition, the last ``n_conditions`` inputs, afresh."""
-
-    def __init__(self, sizes, n_conditions, activation):
-        super().__init__()
-        self.n_conditions = n_conditions
-        self.layers = nn.ModuleList(
-            nn.Linear(n_in + n_conditions, n_out)
-            for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)
-        )
-        self.activation = ACTIVATIONS[activation]()
-
-    def forward(self, code):
-        h, condition = code[..., : -self.n_conditions], code[..., -self.n_conditions :]
-        for i, layer in enumerate(self.layers):
-            h = layer(torch.cat([h if i == 0 else self.activation(h), condition], dim=-1))
-        return h
-
-
 class MLPArchitecture:
     """Fully connected trunk and mirrored decoder.
 
@@ -126,8 +103,6 @@ class MLPArchitecture:
     >>> trunk, width = arch.trunk(64, n_conditions=0)
     >>> width, arch.decoder(2, 64)(torch.zeros(5, 2)).shape
     (16, torch.Size([5, 64]))
-    >>> arch.decoder(2 + 3, 64, n_conditions=3)(torch.zeros(5, 5)).shape
-    torch.Size([5, 64])
     """
 
     def __init__(self, hidden_layer_sizes, activation="relu"):
@@ -140,19 +115,9 @@ class MLPArchitecture:
         width = self.hidden_layer_sizes[-1] if self.hidden_layer_sizes else n_inputs
         return _MLPTrunk(n_inputs, self.hidden_layer_sizes, self.activation), width
 
-    def decoder(self, n_inputs, n_features, n_conditions=0):
-        """Module mapping ``(..., n_inputs)`` to ``(..., n_features)``, linear output.
-
-        With ``n_conditions``, the last that many inputs (a conditional
-        model's one-hot label) join the input of every layer, not only the
-        first: a decoder that reads the label at its input alone leaves the
-        code to carry the class, and samples drawn for one label then show
-        another (``benchmarks/collapse.py --part cvae``).
-        """
-        sizes = (n_inputs - n_conditions, *self.hidden_layer_sizes[::-1], n_features)
-        if n_conditions:
-            return _ConditionedMLP(sizes, n_conditions, self.activation)
-        return mlp(sizes, self.activation)
+    def decoder(self, n_inputs, n_features):
+        """Module mapping ``(..., n_inputs)`` to ``(..., n_features)``, linear output."""
+        return mlp((n_inputs, *self.hidden_layer_sizes[::-1], n_features), self.activation)
 
 
 # Convolution weights are kept channels-last, the layout oneDNN's kernels prefer on x86: a
@@ -287,19 +252,6 @@ def conv_from_params(params, image_shape):
     if not channels:
         raise ValueError("architecture='conv' needs at least one entry in conv_channels.")
     return ConvArchitecture(image_shape, channels, params["activation"], params["batch_norm"])
-
-
-def build_decoder(architecture, n_inputs, n_features, n_conditions=0):
-    """The architecture's decoder; told how many inputs are the condition if it takes that.
-
-    Examples
-    --------
-    >>> build_decoder(MLPArchitecture((8,)), 5, 4, n_conditions=3).layers[1]
-    Linear(in_features=11, out_features=4, bias=True)
-    """
-    if n_conditions and "n_conditions" in inspect.signature(architecture.decoder).parameters:
-        return architecture.decoder(n_inputs, n_features, n_conditions=n_conditions)
-    return architecture.decoder(n_inputs, n_features)
 
 
 # ``architecture=...`` of both estimators: name -> builder from (parameters, image shape).

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._adversarial import discriminator
-from ._architectures import ACTIVATIONS, append_condition, build_decoder
+from ._architectures import ACTIVATIONS, append_condition
 from ._autoregressive import AutoregressiveDecoder
 from ._factor_groups import clamp_to_group_mean, clamped_units
 from ._priors import StandardNormalPrior
@@ -159,8 +159,7 @@ class VariationalAutoencoder(nn.Module):
         Builds the trunk and the decoder (``MLPArchitecture``, ``ConvArchitecture``
         or a user's object with the contract of ``sklearn_ae._architectures``).
     n_conditions : int, default=0
-        Width of the condition given to the trunk and appended to the codes
-        (an ``MLPArchitecture``'s decoder reads it at every layer).
+        Width of the condition given to the trunk and appended to the codes.
     corruption : nn.Module or None, default=None
         Applied to the input in training mode only (denoising VAE).
     prior : nn.Module or None, default=None
@@ -212,9 +211,7 @@ class VariationalAutoencoder(nn.Module):
         self.trunk, width = architecture.trunk(n_features, n_conditions)
         self.posterior = nn.Linear(width, 2 * n_components)
         if autoregressive is None:
-            self.decoder = build_decoder(
-                architecture, n_components + n_conditions, n_features, n_conditions
-            )
+            self.decoder = architecture.decoder(n_components + n_conditions, n_features)
         else:
             self.decoder = AutoregressiveDecoder(
                 n_components + n_conditions,
