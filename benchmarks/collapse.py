@@ -46,6 +46,8 @@ VARIANTS = {
     "defaults": {},
     **REMEDIES,
     "prior=flow": {"prior": "flow", "n_prior_components": 4},
+    "prior=normal": {"prior": "normal"},
+    "prior=label": {"prior": "label"},
     "decoder=autoregressive": AUTOREGRESSIVE,
     **{f"autoregressive+{name}": {**AUTOREGRESSIVE, **p} for name, p in REMEDIES.items()},
 }

@@ -495,7 +495,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         with torch_threads_for_task():
             quantizer.prior.fit(indices, _CODE_PRIOR_EPOCHS, generator)
 
-    def _sample_codes(self, n_samples, rng):
+    def _sample_codes(self, n_samples, rng, condition=None):
         if self.quantization is not None:
             module = self.net_.module_
             generator = torch_generator(rng)

@@ -386,7 +386,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         condition, rng = self._condition(y, int(n_samples)), check_random_state(random_state)
-        Z = np.asarray(self._sample_codes(int(n_samples), rng), dtype=np.float64)
+        Z = np.asarray(self._sample_codes(int(n_samples), rng, condition), dtype=np.float64)
         return self._decode_draws(Z, condition, rng)
 
     @property

@@ -58,7 +58,7 @@ def elbo_terms(module, criterion, x, condition, mean, logvar, eps):
     """
     z = reparameterize(mean, logvar, eps)
     reconstruction = criterion(module.decode(z, condition, x), x).mean(dim=0)
-    kl = module.prior.kl(z, mean, logvar).mean(dim=0)
+    kl = module.prior.kl(z, mean, logvar, condition).mean(dim=0)
     return reconstruction, kl
 
 
@@ -70,7 +70,7 @@ def log_importance_weights(module, criterion, x, condition, mean, logvar, eps):
     """
     z = reparameterize(mean, logvar, eps)
     log_likelihood = -criterion(module.decode(z, condition, x), x)
-    log_ratio = module.prior.log_prob(z) - diagonal_gaussian_log_prob(z, mean, logvar)
+    log_ratio = module.prior.log_prob(z, condition) - diagonal_gaussian_log_prob(z, mean, logvar)
     return log_likelihood, log_ratio
 
 

@@ -1,8 +1,10 @@
 """Priors p(z) over the latent codes of a VAE, as modules (a mixture prior is learned).
 
-A prior gives ``log_prob(z)``, ``kl(z, mean, logvar)`` (the KL of the diagonal
-Gaussian posterior to the prior, per latent unit, at the draws ``z``) and
-``sample(n, rng)``.
+A prior gives ``log_prob(z, condition)``, ``kl(z, mean, logvar, condition)``
+(the KL of the diagonal Gaussian posterior to the prior, per latent unit, at
+the draws ``z``) and ``sample(n, rng, condition)``. ``condition`` holds a
+conditional VAE's one-hot labels, of shape ``(n, n_labels)``; only
+:class:`LabelPrior` reads it, the others are the same for every label.
 """
 
 import math
@@ -37,6 +39,21 @@ def kl_to_standard_normal(mean, logvar):
     tensor([[0., 0.]])
     """
     return 0.5 * (mean.pow(2) + torch.exp(logvar) - 1 - logvar)
+
+
+def kl_between_diagonal_gaussians(mean, logvar, prior_mean, prior_logvar):
+    r"""Closed-form :math:`KL(N(\mu, \sigma^2) \| N(m, s^2))` per latent unit.
+
+    Examples
+    --------
+    >>> import torch
+    >>> zero = torch.zeros(1, 2)
+    >>> torch.equal(kl_between_diagonal_gaussians(zero + 1, zero, zero, zero),
+    ...             kl_to_standard_normal(zero + 1, zero))
+    True
+    """
+    spread = (torch.exp(logvar) + (mean - prior_mean).pow(2)) / torch.exp(prior_logvar)
+    return 0.5 * (prior_logvar - logvar + spread - 1)
 
 
 def posterior_mutual_information(mean, logvar, eps, chunk_rows=1024):
@@ -113,13 +130,13 @@ class StandardNormalPrior(nn.Module):
         super().__init__()
         self.n_components = n_components
 
-    def log_prob(self, z):
+    def log_prob(self, z, condition=None):
         return diagonal_gaussian_log_prob(z, torch.zeros_like(z), torch.zeros_like(z))
 
-    def kl(self, z, mean, logvar):
+    def kl(self, z, mean, logvar, condition=None):
         return kl_to_standard_normal(mean, logvar).expand_as(z)
 
-    def sample(self, n_samples, rng):
+    def sample(self, n_samples, rng, condition=None):
         return rng.standard_normal((n_samples, self.n_components))
 
 
@@ -153,15 +170,15 @@ class MixturePrior(nn.Module):
         self.logvars = nn.Parameter(torch.zeros(n_mixture_components, n_components))
         self.logits = nn.Parameter(torch.zeros(n_mixture_components))
 
-    def log_prob(self, z):
+    def log_prob(self, z, condition=None):
         per_component = diagonal_gaussian_log_prob(z.unsqueeze(-2), self.means, self.logvars)
         return torch.logsumexp(torch.log_softmax(self.logits, dim=0) + per_component, dim=-1)
 
-    def kl(self, z, mean, logvar):
+    def kl(self, z, mean, logvar, condition=None):
         total = diagonal_gaussian_log_prob(z, mean, logvar) - self.log_prob(z)
         return (total / self.n_components).unsqueeze(-1).expand_as(z)
 
-    def sample(self, n_samples, rng):
+    def sample(self, n_samples, rng, condition=None):
         with torch.no_grad():
             weights = torch.softmax(self.logits, dim=0).double().cpu().numpy()
             means, stds = self.means.cpu().numpy(), torch.exp(0.5 * self.logvars).cpu().numpy()
@@ -207,14 +224,14 @@ class FlowPrior(nn.Module):
         self.n_components = n_components
         self.flow = MAF(n_components, transforms=n_transforms, hidden_features=(64, 64))
 
-    def log_prob(self, z):
+    def log_prob(self, z, condition=None):
         return self.flow().log_prob(z)
 
-    def kl(self, z, mean, logvar):
+    def kl(self, z, mean, logvar, condition=None):
         total = diagonal_gaussian_log_prob(z, mean, logvar) - self.log_prob(z)
         return (total / self.n_components).unsqueeze(-1).expand_as(z)
 
-    def sample(self, n_samples, rng):
+    def sample(self, n_samples, rng, condition=None):
         device = next(self.parameters()).device
         with (
             torch.no_grad(),
@@ -224,17 +241,71 @@ class FlowPrior(nn.Module):
             return self.flow().sample((n_samples,)).double().cpu().numpy()
 
 
+class LabelPrior(nn.Module):
+    """p(z|y) = N(m_y, diag(s_y^2)): a learned Gaussian for each label of a conditional VAE.
+
+    Each label's mean and log-variance are trained with the network, from
+    N(0, I); the KL is exact (closed form). With one prior for all labels, the
+    codes of each class must fill the same standard normal, and a code drawn
+    from it is one the decoder may have seen only with another label; with a
+    prior per label, ``sample(n, y=label)`` draws where that label's codes lie.
+
+    Parameters
+    ----------
+    n_components : int
+        Latent dimension.
+    n_labels : int
+        Number of labels (the width of the one-hot condition).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prior = LabelPrior(2, n_labels=3)
+    >>> prior.sample(4, np.random.RandomState(0), condition=np.eye(3)[[0, 1, 2, 0]]).shape
+    (4, 2)
+    """
+
+    def __init__(self, n_components, n_labels):
+        super().__init__()
+        self.n_components = n_components
+        self.means = nn.Parameter(torch.zeros(n_labels, n_components))
+        self.logvars = nn.Parameter(torch.zeros(n_labels, n_components))
+
+    def _gaussians(self, condition):
+        """Each row's prior mean and log-variance, from its one-hot label."""
+        return condition @ self.means, condition @ self.logvars
+
+    def log_prob(self, z, condition):
+        return diagonal_gaussian_log_prob(z, *self._gaussians(condition))
+
+    def kl(self, z, mean, logvar, condition):
+        return kl_between_diagonal_gaussians(mean, logvar, *self._gaussians(condition)).expand_as(z)
+
+    def sample(self, n_samples, rng, condition):
+        with torch.no_grad():
+            labels = torch.as_tensor(condition, dtype=self.means.dtype, device=self.means.device)
+            mean, logvar = (a.double().cpu().numpy() for a in self._gaussians(labels))
+        return mean + np.exp(0.5 * logvar) * rng.standard_normal((n_samples, self.n_components))
+
+
 # ``prior=...`` of the VAE: name -> class built from (n_components, n_prior_components), the
-# mixture's Gaussians or the flow's transforms.
-PRIORS = {"normal": StandardNormalPrior, "mixture": MixturePrior, "flow": FlowPrior}
+# mixture's Gaussians or the flow's transforms; the label prior from (n_components, n_labels).
+PRIORS = {
+    "normal": StandardNormalPrior,
+    "mixture": MixturePrior,
+    "flow": FlowPrior,
+    "label": LabelPrior,
+}
 
 
-def make_prior(kind, n_components, n_mixture_components):
+def make_prior(kind, n_components, n_prior_components, n_labels=0):
     """The prior module for ``prior=kind``, a key of :data:`PRIORS`.
 
     Examples
     --------
     >>> make_prior("normal", 2, 10)
     StandardNormalPrior()
+    >>> make_prior("label", 2, 10, n_labels=3).means.shape
+    torch.Size([3, 2])
     """
-    return PRIORS[kind](n_components, n_mixture_components)
+    return PRIORS[kind](n_components, n_labels if kind == "label" else n_prior_components)

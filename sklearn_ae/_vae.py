@@ -125,7 +125,8 @@ class VAETransformer(BaseAutoencoder):
         unit's KL to the standard normal prior is at least this many nats,
         for every row, by construction; the decoder then always receives
         that much information about the row in each unit. 0 leaves the
-        variances free. Needs ``prior="normal"``. See :ref:`collapse`.
+        variances free. Needs the standard normal prior (``prior="auto"`` or
+        ``"normal"``). See :ref:`collapse`.
 
     encoder_updates : {"joint", "aggressive"}, default="joint"
         ``"joint"``: every step trains the encoder and the decoder together.
@@ -147,13 +148,19 @@ class VAETransformer(BaseAutoencoder):
         ``posterior`` and ``score`` use the encoder's posterior, unrefined.
         0 turns it off.
 
-    prior : {"normal", "mixture", "flow"}, default="normal"
+    prior : {"auto", "normal", "mixture", "flow", "label"}, default="auto"
         ``"normal"``: standard Gaussian, exact KL. ``"mixture"``: a learned
         mixture of ``n_prior_components`` diagonal Gaussians (KL by a
         one-draw Monte Carlo estimate), better for clustered data.
         ``"flow"``: a learned masked autoregressive flow of
         ``n_prior_components`` transforms (needs zuko), whose samples can
         follow codes of any shape; its KL is estimated the same way.
+        ``"label"``: for ``conditional=True``, a learned diagonal Gaussian
+        for each label, p(z|y), exact KL; ``sample(n, y=label)`` draws where
+        that label's codes lie, so samples show their label more often.
+        ``"auto"``: ``"label"`` for ``conditional=True`` (unless
+        ``committed_rate`` is set, whose floor holds for the standard normal
+        only), else ``"normal"``.
 
     n_prior_components : int, default=10
         Components of the learned prior: the mixture's Gaussians, or the
@@ -294,7 +301,7 @@ class VAETransformer(BaseAutoencoder):
         "committed_rate": [Interval(numbers.Real, 0, None, closed="left")],
         "svi_steps": [Interval(numbers.Integral, 0, None, closed="left")],
         "encoder_updates": [StrOptions({"joint", "aggressive"})],
-        "prior": [StrOptions(set(PRIORS))],
+        "prior": [StrOptions({"auto", *PRIORS})],
         "n_prior_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "factor_dims": [None, tuple, list],
         "n_importance_samples": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -324,7 +331,7 @@ class VAETransformer(BaseAutoencoder):
         committed_rate=0.0,
         encoder_updates="joint",
         svi_steps=0,
-        prior="normal",
+        prior="auto",
         n_prior_components=10,
         factor_dims=None,
         n_importance_samples=1,
@@ -486,15 +493,26 @@ class VAETransformer(BaseAutoencoder):
                 "PixelCNN-style decoder for images is not available. Use "
                 "decoder='factorized' with this architecture."
             )
-        if self.committed_rate > 0 and self.prior != "normal":
+        prior = self._prior_kind()
+        if prior == "label" and not self.conditional:
+            raise ValueError(
+                "prior='label' learns a Gaussian for each label of a conditional VAE; set "
+                "conditional=True and fit(X, y), or choose another prior."
+            )
+        if self.committed_rate > 0 and prior != "normal":
             raise ValueError(
                 "committed_rate bounds the KL to a standard normal prior from below; "
-                f"it does not hold for prior={self.prior!r}. Use prior='normal', or "
+                f"it does not hold for prior={prior!r}. Use prior='normal', or "
                 "committed_rate=0."
             )
         return VariationalAutoencoder, {
             "n_conditions": len(self.classes_) if self.conditional else 0,
-            "prior": make_prior(self.prior, self.n_components, self.n_prior_components),
+            "prior": make_prior(
+                prior,
+                self.n_components,
+                self.n_prior_components,
+                n_labels=len(self.classes_) if self.conditional else 0,
+            ),
             "n_classes": len(self.classes_) if self._trains_classifier() else 0,
             "max_log_variance": committed_log_variance(self.committed_rate)
             if self.committed_rate > 0
@@ -558,6 +576,12 @@ class VAETransformer(BaseAutoencoder):
             penalties.append(VirtualAdversarialTerm(self.vat_weight, radius))
         return penalties
 
+    def _prior_kind(self):
+        """``prior`` with ``"auto"`` resolved to a key of ``PRIORS``."""
+        if self.prior != "auto":
+            return self.prior
+        return "label" if self.conditional and self.committed_rate == 0 else "normal"
+
     def _model_callbacks(self):
         if self.encoder_updates == "joint":
             return []
@@ -582,8 +606,8 @@ class VAETransformer(BaseAutoencoder):
             return SemiAmortizedBound(self.beta, self.kl_warmup, self.free_bits, self.svi_steps)
         return EvidenceBound(self.beta, self.kl_warmup, self.free_bits, self.n_importance_samples)
 
-    def _sample_codes(self, n_samples, rng):
-        return self.net_.module_.prior.sample(n_samples, rng)
+    def _sample_codes(self, n_samples, rng, condition=None):
+        return self.net_.module_.prior.sample(n_samples, rng, condition)
 
     def _decode_draws(self, Z, condition, rng):
         if self.decoder == "factorized":

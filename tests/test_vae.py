@@ -9,7 +9,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from sklearn_ae import VAETransformer
-from sklearn_ae._priors import PRIORS, diagonal_gaussian_log_prob
+from sklearn_ae._priors import (
+    PRIORS,
+    LabelPrior,
+    StandardNormalPrior,
+    diagonal_gaussian_log_prob,
+)
 
 FAST = {"hidden_layer_sizes": (32,), "max_iter": 20, "random_state": 0}
 
@@ -26,12 +31,17 @@ def bernoulli_vae(digits_split):
 def test_kl_matches_a_monte_carlo_estimate(name):
     prior = PRIORS[name](3, 4)
     gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():  # learned priors away from their start, N(0, I) for the label prior
+        for parameter in prior.parameters():
+            parameter.add_(0.5 * torch.randn(parameter.shape, generator=gen))
     mean, logvar = torch.randn(5, 3, generator=gen), torch.randn(5, 3, generator=gen) * 0.5
     z = mean + torch.exp(0.5 * logvar) * torch.randn(200_000, 5, 3, generator=gen)
+    labels = torch.eye(4)[[0, 1, 2, 3, 1]]  # read by the label prior only
 
-    monte_carlo = (diagonal_gaussian_log_prob(z, mean, logvar) - prior.log_prob(z)).mean(0)
+    log_prior = prior.log_prob(z, labels)
+    monte_carlo = (diagonal_gaussian_log_prob(z, mean, logvar) - log_prior).mean(0)
     with torch.no_grad():
-        exact_or_single_draw = prior.kl(z, mean, logvar).sum(-1).mean(0)
+        exact_or_single_draw = prior.kl(z, mean, logvar, labels).sum(-1).mean(0)
     torch.testing.assert_close(exact_or_single_draw, monte_carlo.detach(), atol=0.02, rtol=0.01)
 
 
@@ -90,6 +100,34 @@ def test_conditional_samples_look_like_their_label(digits_split):
     assert np.mean(classifier.predict(samples) == labels) > 0.8
     assert cvae.sample(4, y=3).shape == (4, 64)
     assert cvae.transform(X_train[:5], y=y_train[:5]).shape == (5, 2)
+
+
+def test_a_conditional_vae_learns_a_prior_per_label_and_samples_from_it(digits_split):
+    X_train, _, y_train, _ = digits_split
+    cvae = VAETransformer(2, conditional=True, **FAST).fit(X_train, y_train)  # prior="auto"
+    prior = cvae.net_.module_.prior
+    assert isinstance(prior, LabelPrior) and prior.means.shape == (10, 2)
+    assert prior.means.abs().max() > 0.01  # trained away from its start at 0
+    with torch.no_grad():
+        prior.means.copy_(torch.arange(20.0).reshape(10, 2))
+        prior.logvars.fill_(np.log(0.25))
+    labels = np.eye(10)[np.repeat([0, 7], 2000)]
+    codes = cvae._sample_codes(4000, np.random.RandomState(0), labels)
+    np.testing.assert_allclose(codes[:2000].mean(axis=0), [0, 1], atol=0.05)
+    np.testing.assert_allclose(codes[2000:].mean(axis=0), [14, 15], atol=0.05)
+    np.testing.assert_allclose(codes.std(axis=0) ** 2, [49.25, 49.25], rtol=0.05)  # 7^2 + 0.25
+
+
+def test_auto_prior_is_standard_normal_unless_each_label_can_have_its_own(digits_split):
+    X_train, _, y_train, _ = digits_split
+    one_epoch = {**FAST, "max_iter": 1}
+    plain = VAETransformer(2, **one_epoch).fit(X_train)
+    committed = VAETransformer(2, conditional=True, committed_rate=0.1, **one_epoch)
+    committed.fit(X_train, y_train)
+    for model in (plain, committed):
+        assert isinstance(model.net_.module_.prior, StandardNormalPrior)
+    with pytest.raises(ValueError, match="prior='label'.*conditional=True"):
+        VAETransformer(2, prior="label", **one_epoch).fit(X_train)
 
 
 def test_conditional_needs_labels_and_rejects_unknown_ones(digits_split):
