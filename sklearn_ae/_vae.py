@@ -505,14 +505,10 @@ class VAETransformer(BaseAutoencoder):
                 f"it does not hold for prior={prior!r}. Use prior='normal', or "
                 "committed_rate=0."
             )
+        n_labels = len(self.classes_) if self.conditional else 0
         return VariationalAutoencoder, {
-            "n_conditions": len(self.classes_) if self.conditional else 0,
-            "prior": make_prior(
-                prior,
-                self.n_components,
-                self.n_prior_components,
-                n_labels=len(self.classes_) if self.conditional else 0,
-            ),
+            "n_conditions": n_labels,
+            "prior": make_prior(prior, self.n_components, self.n_prior_components, n_labels),
             "n_classes": len(self.classes_) if self._trains_classifier() else 0,
             "max_log_variance": committed_log_variance(self.committed_rate)
             if self.committed_rate > 0
