@@ -109,6 +109,50 @@ def committed_log_variance(rate):
     return float(np.log(-lambertw(-np.exp(-1.0 - 2.0 * rate)).real))
 
 
+def monte_carlo_kl(prior, z, mean, logvar, condition=None):
+    """One-draw estimate of the KL of q(z|x) to a prior without a closed form, per latent unit.
+
+    ``(log q(z|x) - log p(z)) / n_components`` for each unit, at the draws
+    ``z``; summed over the units it is the usual single-sample estimate.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.zeros(3, 2)
+    >>> monte_carlo_kl(StandardNormalPrior(2), z, z, z).sum().item()  # q equal to p
+    0.0
+    """
+    total = diagonal_gaussian_log_prob(z, mean, logvar) - prior.log_prob(z, condition)
+    return (total / z.shape[-1]).unsqueeze(-1).expand_as(z)
+
+
+def sample_mixture(means, logvars, log_weights, rng):
+    """One draw per row from that row's own mixture of diagonal Gaussians.
+
+    Parameters
+    ----------
+    means, logvars : ndarray of shape (n, n_mixture_components, d)
+    log_weights : ndarray of shape (n, n_mixture_components)
+    rng : numpy.random.RandomState
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> means = np.array([[[0.0], [100.0]], [[0.0], [100.0]]])  # two rows, two Gaussians each
+    >>> log_weights = np.array([[-np.inf, 0.0], [0.0, -np.inf]])  # all on one Gaussian
+    >>> tiny = np.full_like(means, -50.0)  # log-variances
+    >>> sample_mixture(means, tiny, log_weights, np.random.RandomState(0)).round()
+    array([[100.],
+           [  0.]])
+    """
+    n, k, d = means.shape
+    weights = np.exp(log_weights - log_weights.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
+    which = np.minimum((cumulative < rng.uniform(size=(n, 1))).sum(axis=1), k - 1)
+    rows = np.arange(n)
+    return means[rows, which] + np.exp(0.5 * logvars[rows, which]) * rng.standard_normal((n, d))
+
+
 class StandardNormalPrior(nn.Module):
     """p(z) = N(0, I); the KL to it is exact (closed form).
 
@@ -175,8 +219,7 @@ class MixturePrior(nn.Module):
         return torch.logsumexp(torch.log_softmax(self.logits, dim=0) + per_component, dim=-1)
 
     def kl(self, z, mean, logvar, condition=None):
-        total = diagonal_gaussian_log_prob(z, mean, logvar) - self.log_prob(z)
-        return (total / self.n_components).unsqueeze(-1).expand_as(z)
+        return monte_carlo_kl(self, z, mean, logvar)
 
     def sample(self, n_samples, rng, condition=None):
         with torch.no_grad():
@@ -228,8 +271,7 @@ class FlowPrior(nn.Module):
         return self.flow().log_prob(z)
 
     def kl(self, z, mean, logvar, condition=None):
-        total = diagonal_gaussian_log_prob(z, mean, logvar) - self.log_prob(z)
-        return (total / self.n_components).unsqueeze(-1).expand_as(z)
+        return monte_carlo_kl(self, z, mean, logvar)
 
     def sample(self, n_samples, rng, condition=None):
         device = next(self.parameters()).device
@@ -242,13 +284,17 @@ class FlowPrior(nn.Module):
 
 
 class LabelPrior(nn.Module):
-    """p(z|y) = N(m_y, diag(s_y^2)): a learned Gaussian for each label of a conditional VAE.
+    """p(z|y): a learned mixture of diagonal Gaussians for each label of a conditional VAE.
 
-    Each label's mean and log-variance are trained with the network, from
-    N(0, I); the KL is exact (closed form). With one prior for all labels, the
-    codes of each class must fill the same standard normal, and a code drawn
-    from it is one the decoder may have seen only with another label; with a
-    prior per label, ``sample(n, y=label)`` draws where that label's codes lie.
+    Each label's means, log-variances and mixing logits are trained with the
+    network. With one Gaussian per label the KL is exact (closed form) and
+    the Gaussians start at N(0, I); with more, the means start at random
+    and the KL is a one-draw Monte Carlo estimate, as for
+    :class:`MixturePrior`. With one prior for all labels, the codes of each
+    class must fill the same standard normal, and a code drawn from it is one
+    the decoder may have seen only with another label; with a prior per
+    label, ``sample(n, y=label)`` draws where that label's codes lie, and a
+    mixture follows them where they do not form one Gaussian.
 
     Parameters
     ----------
@@ -256,40 +302,54 @@ class LabelPrior(nn.Module):
         Latent dimension.
     n_labels : int
         Number of labels (the width of the one-hot condition).
+    n_mixture_components : int, default=1
+        Gaussians per label.
 
     Examples
     --------
     >>> import numpy as np
-    >>> prior = LabelPrior(2, n_labels=3)
+    >>> prior = LabelPrior(2, n_labels=3, n_mixture_components=4)
     >>> prior.sample(4, np.random.RandomState(0), condition=np.eye(3)[[0, 1, 2, 0]]).shape
     (4, 2)
     """
 
-    def __init__(self, n_components, n_labels):
+    def __init__(self, n_components, n_labels, n_mixture_components=1):
         super().__init__()
         self.n_components = n_components
-        self.means = nn.Parameter(torch.zeros(n_labels, n_components))
-        self.logvars = nn.Parameter(torch.zeros(n_labels, n_components))
+        shape = (n_labels, n_mixture_components, n_components)
+        # Distinct starting means let the components of a label split its codes between them.
+        start = torch.zeros(shape) if n_mixture_components == 1 else 0.5 * torch.randn(shape)
+        self.means = nn.Parameter(start)
+        self.logvars = nn.Parameter(torch.zeros(shape))
+        self.logits = nn.Parameter(torch.zeros(n_labels, n_mixture_components))
 
-    def _gaussians(self, condition):
-        """Each row's prior mean and log-variance, from its one-hot label."""
-        return condition @ self.means, condition @ self.logvars
+    def _mixtures(self, condition):
+        """Each row's mixture, from its one-hot label: means, log-variances, log-weights."""
+        label = condition.argmax(dim=-1)
+        log_weights = torch.log_softmax(self.logits, dim=-1)[label]
+        return self.means[label], self.logvars[label], log_weights
 
     def log_prob(self, z, condition):
-        return diagonal_gaussian_log_prob(z, *self._gaussians(condition))
+        means, logvars, log_weights = self._mixtures(condition)
+        per_component = diagonal_gaussian_log_prob(z.unsqueeze(-2), means, logvars)
+        return torch.logsumexp(log_weights + per_component, dim=-1)
 
     def kl(self, z, mean, logvar, condition):
-        return kl_between_diagonal_gaussians(mean, logvar, *self._gaussians(condition)).expand_as(z)
+        if self.logits.shape[1] > 1:
+            return monte_carlo_kl(self, z, mean, logvar, condition)
+        means, logvars, _ = self._mixtures(condition)
+        return kl_between_diagonal_gaussians(mean, logvar, means[:, 0], logvars[:, 0]).expand_as(z)
 
     def sample(self, n_samples, rng, condition):
         with torch.no_grad():
             labels = torch.as_tensor(condition, dtype=self.means.dtype, device=self.means.device)
-            mean, logvar = (a.double().cpu().numpy() for a in self._gaussians(labels))
-        return mean + np.exp(0.5 * logvar) * rng.standard_normal((n_samples, self.n_components))
+            mixtures = (a.double().cpu().numpy() for a in self._mixtures(labels))
+        return sample_mixture(*mixtures, rng)
 
 
 # ``prior=...`` of the VAE: name -> class built from (n_components, n_prior_components), the
-# mixture's Gaussians or the flow's transforms; the label prior from (n_components, n_labels).
+# mixture's Gaussians or the flow's transforms; the label prior from (n_components, n_labels,
+# n_prior_components), its Gaussians per label.
 PRIORS = {
     "normal": StandardNormalPrior,
     "mixture": MixturePrior,
@@ -297,15 +357,29 @@ PRIORS = {
     "label": LabelPrior,
 }
 
+# n_prior_components=None: the mixture's Gaussians and the flow's transforms (unchanged since the
+# mixture and flow priors were measured), and the Gaussians per label. On MNIST-5k's conditional
+# VAE (benchmarks/collapse.py --part cvae), 20 per label drew samples that a 5-NN classifier
+# assigned to their label 0.94-0.95 of the time against 0.89-0.90 with one, at an equal or
+# better test log-likelihood.
+DEFAULT_PRIOR_COMPONENTS = {"normal": None, "mixture": 10, "flow": 10, "label": 20}
 
-def make_prior(kind, n_components, n_prior_components, n_labels=0):
+
+def make_prior(kind, n_components, n_prior_components=None, n_labels=0):
     """The prior module for ``prior=kind``, a key of :data:`PRIORS`.
+
+    ``n_prior_components=None`` takes the kind's default,
+    :data:`DEFAULT_PRIOR_COMPONENTS`.
 
     Examples
     --------
-    >>> make_prior("normal", 2, 10)
+    >>> make_prior("normal", 2)
     StandardNormalPrior()
-    >>> make_prior("label", 2, 10, n_labels=3).means.shape
-    torch.Size([3, 2])
+    >>> make_prior("label", 2, n_labels=3).means.shape
+    torch.Size([3, 20, 2])
     """
-    return PRIORS[kind](n_components, n_labels if kind == "label" else n_prior_components)
+    if n_prior_components is None:
+        n_prior_components = DEFAULT_PRIOR_COMPONENTS[kind]
+    if kind == "label":
+        return LabelPrior(n_components, n_labels, n_prior_components)
+    return PRIORS[kind](n_components, n_prior_components)

@@ -155,16 +155,19 @@ class VAETransformer(BaseAutoencoder):
         ``"flow"``: a learned masked autoregressive flow of
         ``n_prior_components`` transforms (needs zuko), whose samples can
         follow codes of any shape; its KL is estimated the same way.
-        ``"label"``: for ``conditional=True``, a learned diagonal Gaussian
-        for each label, p(z|y), exact KL; ``sample(n, y=label)`` draws where
-        that label's codes lie, so samples show their label more often.
+        ``"label"``: for ``conditional=True``, a learned mixture of
+        ``n_prior_components`` diagonal Gaussians for each label, p(z|y);
+        ``sample(n, y=label)`` draws where that label's codes lie, so
+        samples show their label more often.
         ``"auto"``: ``"label"`` for ``conditional=True`` (unless
         ``committed_rate`` is set, whose floor holds for the standard normal
         only), else ``"normal"``.
 
-    n_prior_components : int, default=10
-        Components of the learned prior: the mixture's Gaussians, or the
-        flow's transforms (its depth; 10 is deep, 2 to 5 are usual).
+    n_prior_components : int or None, default=None
+        Components of the learned prior: the mixture's Gaussians, the
+        flow's transforms (its depth; 10 is deep, 2 to 5 are usual), or the
+        label prior's Gaussians per label (one gives an exact KL). ``None``:
+        10 for the mixture and the flow, 20 per label.
 
     factor_dims : tuple of int or None, default=None
         The inverse-graphics network (DC-IGN, Kulkarni et al., 2015): units
@@ -302,7 +305,7 @@ class VAETransformer(BaseAutoencoder):
         "svi_steps": [Interval(numbers.Integral, 0, None, closed="left")],
         "encoder_updates": [StrOptions({"joint", "aggressive"})],
         "prior": [StrOptions({"auto", *PRIORS})],
-        "n_prior_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_prior_components": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "factor_dims": [None, tuple, list],
         "n_importance_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_score_samples": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -332,7 +335,7 @@ class VAETransformer(BaseAutoencoder):
         encoder_updates="joint",
         svi_steps=0,
         prior="auto",
-        n_prior_components=10,
+        n_prior_components=None,
         factor_dims=None,
         n_importance_samples=1,
         n_score_samples=200,

@@ -14,6 +14,7 @@ from sklearn_ae._priors import (
     LabelPrior,
     StandardNormalPrior,
     diagonal_gaussian_log_prob,
+    make_prior,
 )
 
 FAST = {"hidden_layer_sizes": (32,), "max_iter": 20, "random_state": 0}
@@ -27,9 +28,13 @@ def bernoulli_vae(digits_split):
     ).fit(X_train)
 
 
-@pytest.mark.parametrize("name", sorted(PRIORS))
-def test_kl_matches_a_monte_carlo_estimate(name):
-    prior = PRIORS[name](3, 4)
+@pytest.mark.parametrize(
+    "name, n_prior_components",
+    [("normal", None), ("mixture", 4), ("flow", 4), ("label", 1), ("label", 4)],
+)
+def test_kl_matches_a_monte_carlo_estimate(name, n_prior_components):
+    assert set(PRIORS) == {"normal", "mixture", "flow", "label"}  # every prior is covered
+    prior = make_prior(name, 3, n_prior_components, n_labels=4)
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():  # learned priors away from their start, N(0, I) for the label prior
         for parameter in prior.parameters():
@@ -106,16 +111,25 @@ def test_a_conditional_vae_learns_a_prior_per_label_and_samples_from_it(digits_s
     X_train, _, y_train, _ = digits_split
     cvae = VAETransformer(2, conditional=True, **FAST).fit(X_train, y_train)  # prior="auto"
     prior = cvae.net_.module_.prior
-    assert isinstance(prior, LabelPrior) and prior.means.shape == (10, 2)
-    assert prior.means.abs().max() > 0.01  # trained away from its start at 0
+    assert isinstance(prior, LabelPrior) and prior.means.shape == (10, 20, 2)  # 20 per label
+    assert prior.logvars.abs().max() > 0.01  # trained away from its start at 0
     with torch.no_grad():
-        prior.means.copy_(torch.arange(20.0).reshape(10, 2))
+        # Label l: two Gaussians of variance 0.25, at (2l, 2l + 1) and 100 further, weighted 1:3.
+        prior.means.copy_(
+            torch.arange(20.0).reshape(10, 1, 2) + 100 * (torch.arange(20) == 1)[:, None]
+        )
         prior.logvars.fill_(np.log(0.25))
+        prior.logits.fill_(-np.inf)
+        prior.logits[:, :2] = torch.log(torch.tensor([1.0, 3.0]))
     labels = np.eye(10)[np.repeat([0, 7], 2000)]
     codes = cvae._sample_codes(4000, np.random.RandomState(0), labels)
-    np.testing.assert_allclose(codes[:2000].mean(axis=0), [0, 1], atol=0.05)
-    np.testing.assert_allclose(codes[2000:].mean(axis=0), [14, 15], atol=0.05)
-    np.testing.assert_allclose(codes.std(axis=0) ** 2, [49.25, 49.25], rtol=0.05)  # 7^2 + 0.25
+    far = codes[:, 0] > 50
+    assert 0.72 < far.mean() < 0.78  # 3:1
+    for rows, start in ((slice(0, 2000), 0), (slice(2000, 4000), 14)):
+        near, distant = codes[rows][~far[rows]], codes[rows][far[rows]]
+        np.testing.assert_allclose(near.mean(axis=0), [start, start + 1], atol=0.1)
+        np.testing.assert_allclose(distant.mean(axis=0), [start + 100, start + 101], atol=0.1)
+        np.testing.assert_allclose(distant.std(axis=0), [0.5, 0.5], rtol=0.1)
 
 
 def test_auto_prior_is_standard_normal_unless_each_label_can_have_its_own(digits_split):
