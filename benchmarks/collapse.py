@@ -47,7 +47,7 @@ VARIANTS = {
     **REMEDIES,
     "prior=flow": {"prior": "flow", "n_prior_components": 4},
     "prior=normal": {"prior": "normal"},
-    "prior=label": {"prior": "label"},
+    "n_prior_components=1": {"n_prior_components": 1},
     "decoder=autoregressive": AUTOREGRESSIVE,
     **{f"autoregressive+{name}": {**AUTOREGRESSIVE, **p} for name, p in REMEDIES.items()},
 }
@@ -126,6 +126,8 @@ def cvae_part(args):
         X, y, test_size=0.2, stratify=y, random_state=0
     )
     classifier = KNeighborsClassifier(5).fit(X_train, y_train)
+    # What the judge gives real held-out digits: the ceiling a model's samples are read against.
+    test_accuracy = classifier.score(X_test, y_test)
     labels = np.repeat(np.unique(y), 100)
     rows = []
     for name, params in args.variants:
@@ -140,11 +142,15 @@ def cvae_part(args):
             )
             seconds = fit_timed(model, X_train, y_train)
             samples = model.sample(len(labels), random_state=0, y=labels)
+            reconstructions = model.inverse_transform(model.transform(X_test, y_test), y_test)
             rows.append(
                 {
                     "variant": name,
                     "seed": seed,
                     "samples classified as their label": classifier.score(samples, labels),
+                    "test reconstructions classified as their label": classifier.score(
+                        reconstructions, y_test
+                    ),
                     "test ELBO": model.score(X_test, y_test),
                     "test log-likelihood": test_log_likelihood(model, X_test, y_test, args),
                     "active units": active_units(model, X_test, y_test),
@@ -156,7 +162,9 @@ def cvae_part(args):
         "MNIST-5k, 80/20 stratified split (random_state 0). VAETransformer(8, "
         "likelihood='bernoulli', conditional=True, random_state=seed) plus the variant's "
         f"parameter{args.params_note}; 100 samples per label (random_state 0), classified by "
-        "KNeighborsClassifier(5) fitted on the training rows; test log-likelihood importance "
+        "KNeighborsClassifier(5) fitted on the training rows, which classifies the test rows "
+        f"themselves at {test_accuracy:.3f}; test reconstructions: each test row decoded from "
+        "its posterior mean with its own label; test log-likelihood importance "
         f"sampled, {args.score_samples} draws a row.",
         "",
     ]
