@@ -126,7 +126,7 @@ def cvae_part(args):
         X, y, test_size=0.2, stratify=y, random_state=0
     )
     classifier = KNeighborsClassifier(5).fit(X_train, y_train)
-    # What the judge gives real held-out digits: the ceiling a model's samples are read against.
+    # What the judge gives real held-out digits: the reference a model's samples are read against.
     test_accuracy = classifier.score(X_test, y_test)
     labels = np.repeat(np.unique(y), 100)
     rows = []
