@@ -264,7 +264,6 @@ class FlowPrior(nn.Module):
                 "prior='flow' builds its flow with zuko, which is not installed; install it "
                 "with `pip install zuko` (or sklearn-ae[flow])."
             ) from error
-        self.n_components = n_components
         self.flow = MAF(n_components, transforms=n_transforms, hidden_features=(64, 64))
 
     def log_prob(self, z, condition=None):
@@ -315,7 +314,6 @@ class LabelPrior(nn.Module):
 
     def __init__(self, n_components, n_labels, n_mixture_components=1):
         super().__init__()
-        self.n_components = n_components
         shape = (n_labels, n_mixture_components, n_components)
         # Distinct starting means let the components of a label split its codes between them.
         start = torch.zeros(shape) if n_mixture_components == 1 else 0.5 * torch.randn(shape)
