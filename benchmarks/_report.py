@@ -5,6 +5,7 @@ Tables are written by the package's own writer, re-exported here.
 
 import argparse
 import platform
+import shlex
 import sys
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -21,7 +22,8 @@ def provenance():
     """Markdown lines naming the command, date, package versions and machine."""
     packages = ["sklearn-ae", "scikit-learn", "torch", "skorch", "numpy"]
     versions = ", ".join(f"{p} {version(p)}" for p in packages)
-    command = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    # Quoted as a shell needs it, so the line can be pasted back (JSON arguments have spaces).
+    command = shlex.join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
     return [
         f"- command: `{command}`",
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
