@@ -162,11 +162,12 @@ def main():
                     )
     header = ["model", "seed", "MIG", *(f"gap {f}" for f in FACTORS), "test NLL bound"]
     header += ["KL of units 1-7", "fit s"]
-    variant = "".join(f", {key}={value!r}" for key, value in args.dcign_params.items())
+    extra = [f"{key}={value!r}" for key, value in args.dcign_params.items()]
     body = [
         f"make_sprites(6000, random_state=0), {len(X_train)} training and {len(X_test)} test "
         "rows; VAETransformer(7, likelihood='bernoulli', random_state=seed, "
-        f"max_iter={args.max_iter}) with factor_dims=(1, 1, 1, 1, 1){variant} and the training "
+        f"max_iter={args.max_iter}) with {', '.join(['factor_dims=(1, 1, 1, 1, 1)', *extra])} "
+        "and the training "
         "rows' factors (DC-IGN), or with beta=4.0 and no factors. MIG and the gap of each "
         "factor on the test codes (20 bins); test NLL bound: minus the test ELBO, in nats; KL of "
         "each unit, in order (DC-IGN: shape, scale, rotation, x, y, then the two free units): "
@@ -200,7 +201,7 @@ def main():
     ]
     name, title = "inverse_graphics", "Inverse-graphics network: MIG and interventions"
     if args.dcign_params:
-        name, title = f"{name}_variant", f"{title}, DC-IGN with {variant[2:]}"
+        name, title = f"{name}_variant", f"{title}, DC-IGN with {', '.join(extra)}"
     print(write_result(name, title, body))
 
 
