@@ -16,10 +16,10 @@ beta=4.0)`` fitted on the same images alone. Measures on the test rows:
   the other row's read-back value; for every other factor: the mean absolute change of
   its read-back value, as a share of the factor's range (rotation: of the range of its
   cosine and sine, 2);
-- what the images allow (defaults only): the MIG of codes made by a supervised reader, a
+- a supervised reference (defaults only): the MIG of codes made by a supervised reader, a
   small CNN trained on the training rows' factors that predicts each factor's grid value,
-  and of the same codes with the shape and rotation units replaced by noise, the most a
-  code can score while those two factors have no unit.
+  and of the same codes with the shape and rotation units replaced by noise: what its
+  scale and position units score alone.
 
 Every epoch's time and loss are written. Writes benchmarks/results/inverse_graphics.md;
 ``--dcign-params`` (JSON, added to the DC-IGN's parameters) writes
@@ -88,7 +88,7 @@ def grid_indices(factors):
 
 def supervised_codes(X_train, f_train, X_test, epochs=30, seed=0):
     """Test codes from a small CNN trained to classify each factor's grid value: one unit a
-    factor, the predicted value. No unsupervised code can know more of the factors."""
+    factor, the predicted value: a reference for codes learned without the factors."""
     torch.manual_seed(seed)
     side = int(np.sqrt(X_train.shape[1]))
     sizes = [len(values) for values in FACTOR_VALUES]
@@ -125,7 +125,7 @@ def supervised_codes(X_train, f_train, X_test, epochs=30, seed=0):
     return np.column_stack([values[p] for values, p in zip(FACTOR_VALUES, predicted, strict=True)])
 
 
-def ceiling_section(X_train, f_train, X_test, f_test):
+def reference_section(X_train, f_train, X_test, f_test):
     """The table of what a supervised reader's codes score, with and without shape and rotation."""
     codes = supervised_codes(X_train, f_train, X_test)
     accuracy = (grid_indices(codes) == grid_indices(f_test)).mean(axis=0)
@@ -139,7 +139,7 @@ def ceiling_section(X_train, f_train, X_test, f_test):
         gaps = factor_gaps(Z, f_test)
         rows.append([name, f"{np.mean(gaps):.3f}", *(f"{g:.3f}" for g in gaps)])
     return [
-        "## What the images allow",
+        "## A supervised reference",
         "",
         "Test codes of five units, each the value a small CNN (three convolutions, trained "
         "30 epochs on the training rows' factors, seed 0) predicts for one factor. Its share of "
@@ -256,7 +256,7 @@ def main():
         "",
         *markdown_table(header, rows),
         "",
-        *([] if args.dcign_params else ceiling_section(X_train, f_train, X_test, f_test)),
+        *([] if args.dcign_params else reference_section(X_train, f_train, X_test, f_test)),
         "## Intervention",
         "",
         "The DC-IGN's test codes with one factor's unit taken from another test row, decoded "
