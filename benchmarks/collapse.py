@@ -93,29 +93,33 @@ def fit_timed(model, X, y=None):
     return time.perf_counter() - start
 
 
-def digits_part(args):
-    X, y, _ = SUITE["digits"]()
-    X_train, X_test = train_test_split(X, test_size=0.2, stratify=y, random_state=0)
-    pca = PCA(32).fit(X_train)
+def variant_rows(X_train, X_test, k, args):
+    """Each variant at k dimensions and each seed: the collapse measures and MSE over PCA's."""
+    pca = PCA(k).fit(X_train)
     pca_mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
     rows = []
     for name, params in args.variants:
         for seed in args.seeds:
-            model = VAETransformer(32, random_state=seed, **params, **args.params)
+            model = VAETransformer(k, random_state=seed, **params, **args.params)
             seconds = fit_timed(model, X_train)
             mse = np.mean((X_test - model.inverse_transform(model.transform(X_test))) ** 2)
-            measured = usage(model, X_test, args.score_samples)
             rows.append(
                 {
                     "variant": name,
                     "seed": seed,
-                    **measured,
+                    **usage(model, X_test, args.score_samples),
                     "MSE / PCA": mse / pca_mse,
                     "fit s": seconds,
                 }
             )
             print(rows[-1], flush=True)
-    header = list(rows[0])
+    return rows, pca_mse
+
+
+def digits_part(args):
+    X, y, _ = SUITE["digits"]()
+    X_train, X_test = train_test_split(X, test_size=0.2, stratify=y, random_state=0)
+    rows, pca_mse = variant_rows(X_train, X_test, 32, args)
     intro = [
         "Digits, 80/20 stratified split (random_state 0), VAETransformer(n_components=32, "
         f"random_state=seed) plus the variant's parameter{args.params_note}. KL per latent "
@@ -125,7 +129,11 @@ def digits_part(args):
         f"PCA(32) test MSE {pca_mse:.4f}.",
         "",
     ]
-    return "collapse_digits", "Posterior collapse on the digits, k=32", intro + table(header, rows)
+    return (
+        "collapse_digits",
+        "Posterior collapse on the digits, k=32",
+        intro + table(list(rows[0]), rows),
+    )
 
 
 def suite_part(args):
@@ -134,25 +142,7 @@ def suite_part(args):
         X, y, _ = SUITE[data]()
         X_train, X_test, *_ = split_and_scale(X, y, 0.2, 0)
         k = min(10, X.shape[1] - 1)
-        pca = PCA(k).fit(X_train)
-        pca_mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
-        for name, params in args.variants:
-            for seed in args.seeds:
-                model = VAETransformer(k, random_state=seed, **params, **args.params)
-                seconds = fit_timed(model, X_train)
-                mse = np.mean((X_test - model.inverse_transform(model.transform(X_test))) ** 2)
-                rows.append(
-                    {
-                        "data": data,
-                        "k": k,
-                        "variant": name,
-                        "seed": seed,
-                        **usage(model, X_test, args.score_samples),
-                        "MSE / PCA": mse / pca_mse,
-                        "fit s": seconds,
-                    }
-                )
-                print(rows[-1], flush=True)
+        rows += [{"data": data, "k": k, **row} for row in variant_rows(X_train, X_test, k, args)[0]]
     intro = [
         "Data sets of the benchmarks' suite, 80/20 split (random_state 0, stratified where "
         "labelled) scaled as compare does (images kept in [0, 1], other data standardized on "
