@@ -33,9 +33,16 @@ def provenance():
     ]
 
 
-def write_result(name, title, body):
-    """Write ``results/<name>.md`` with a title, provenance and body lines; return the path."""
+def write_result(name, title, body, tag=""):
+    """Write ``results/<name>.md`` with a title, provenance and body lines; return the path.
+
+    A ``tag`` (a script's ``--tag``) names one of several runs of a script: it is appended to
+    the file name (``<name>_<tag>.md``) and, in parentheses, to the title, so that the runs'
+    sections on the Benchmarks page are told apart.
+    """
     RESULTS.mkdir(exist_ok=True)
+    if tag:
+        name, title = f"{name}_{tag}", f"{title} ({tag})"
     path = RESULTS / f"{name}.md"
     path.write_text("\n".join([f"# {title}", "", *provenance(), "", *body, ""]))
     return path

@@ -21,7 +21,7 @@ Three parts, each written to its own results file:
 Run ``python benchmarks/collapse.py --part digits`` (and ``suite``, ``cvae``, ``binary``);
 ``--variants`` takes a comma-separated list of the variant names in ``VARIANTS`` (the defaults
 and each remedy, by default), ``--params`` JSON added to every model, ``--tag`` a suffix of
-the results file.
+the results file and its title.
 """
 
 import argparse
@@ -285,7 +285,7 @@ def main():
     args.params_note = f" and {args.params}" if args.params else ""
     parts = {"digits": digits_part, "suite": suite_part, "cvae": cvae_part, "binary": binary_part}
     name, title, body = parts[args.part](args)
-    print(write_result(name + (f"_{args.tag}" if args.tag else ""), title, body))
+    print(write_result(name, title, body, args.tag))
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def main():
     parser.add_argument("--seeds", default="0", help="seeds of split and models")
     parser.add_argument("--ae-params", default="{}", help="JSON of AutoencoderTransformer params")
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE")
-    parser.add_argument("--tag", default="", help="suffix of the results file")
+    parser.add_argument("--tag", default="", help="suffix of the results file and its title")
     args = parser.parse_args()
     ae_params = json.loads(args.ae_params)
     # Measured first, on an idle process: how much a plain loop's epochs of a few
@@ -166,7 +166,7 @@ def main():
     ]
     print(*summary, sep="\n")
     path = write_result(
-        "generalization" + (f"_{args.tag}" if args.tag else ""),
+        "generalization",
         "Generalization: default estimators vs PCA on held-out rows of real data",
         [
             "80/20 split (stratified when labelled); images in [0, 1], tables and gene "
@@ -181,6 +181,7 @@ def main():
             "",
             *markdown_table(header, rows),
         ],
+        args.tag,
     )
     print(f"wrote {path}")
 

@@ -37,7 +37,7 @@ def squared_error_per_image(model, X):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="{}", help="JSON of AutoencoderTransformer params")
-    parser.add_argument("--tag", default="", help="suffix of the results file")
+    parser.add_argument("--tag", default="", help="suffix of the results file and its title")
     parser.add_argument("--cosine", action="store_true", help="cosine learning-rate decay")
     args = parser.parse_args()
     params = json.loads(args.params)
@@ -75,9 +75,10 @@ def main():
     ]
     print(*body, sep="\n")
     path = write_result(
-        "mnist_full" + (f"_{args.tag}" if args.tag else ""),
+        "mnist_full",
         "Full MNIST, k=30: autoencoder vs PCA and the 2006 deep autoencoder",
         body,
+        args.tag,
     )
     print(f"wrote {path}")
 

@@ -109,7 +109,7 @@ def main():
     parser.add_argument("--methods", default="", help="comma-separated row names to keep")
     parser.add_argument("--ae-params", default="{}", help="JSON of extra AE + UMAP parameters")
     parser.add_argument("--vae-params", default="{}", help="JSON of extra VAE + UMAP parameters")
-    parser.add_argument("--tag", default="", help="suffix of the results file")
+    parser.add_argument("--tag", default="", help="suffix of the results file and its title")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     ae_params, vae_params = json.loads(args.ae_params), json.loads(args.vae_params)
@@ -152,8 +152,7 @@ def main():
         *markdown_table(header, rows),
     ]
     title = "2-D maps: the neighbour-graph term against UMAP"
-    name = "neighbor_maps" + (f"_{args.tag}" if args.tag else "")
-    print(f"wrote {write_result(name, title, body)}")
+    print(f"wrote {write_result('neighbor_maps', title, body, args.tag)}")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def main():
     parser.add_argument("--max-train", type=int, default=60000, help="training rows used")
     parser.add_argument("--methods", default="PCA,UMAP,AE + UMAP loss", help="rows to run")
     parser.add_argument("--seeds", default="0", help="comma-separated random_state values")
-    parser.add_argument("--tag", default="", help="suffix of the results file")
+    parser.add_argument("--tag", default="", help="suffix of the results file and its title")
     args = parser.parse_args()
     X_train, y_train, X_test, y_test = load_full_mnist()
     X_train, y_train = X_train[: args.max_train], y_train[: args.max_train]
@@ -106,10 +106,8 @@ def main():
         "",
         *markdown_table(header, rows),
     ]
-    name = "neighbor_maps_full" + (f"_{args.tag}" if args.tag else "")
-    print(
-        f"wrote {write_result(name, 'Full MNIST 2-D maps: the neighbour term against UMAP', body)}"
-    )
+    title = "Full MNIST 2-D maps: the neighbour term against UMAP"
+    print(f"wrote {write_result('neighbor_maps_full', title, body, args.tag)}")
 
 
 if __name__ == "__main__":
