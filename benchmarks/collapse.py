@@ -58,6 +58,13 @@ VARIANTS = {
     "n_prior_components=1": {"n_prior_components": 1},
     "decoder=autoregressive": AUTOREGRESSIVE,
     **{f"autoregressive+{name}": {**AUTOREGRESSIVE, **p} for name, p in REMEDIES.items()},
+    # The convolutional VAE, and with the PixelCNN decoder (the autoregressive one of conv).
+    "architecture=conv": {"architecture": "conv"},
+    "pixelcnn": {"architecture": "conv", **AUTOREGRESSIVE},
+    **{
+        f"pixelcnn+{name}": {"architecture": "conv", **AUTOREGRESSIVE, **p}
+        for name, p in REMEDIES.items()
+    },
 }
 
 

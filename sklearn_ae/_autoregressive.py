@@ -1,12 +1,17 @@
-"""A masked autoregressive decoder: p(x|z) = prod_i p(x_i | x_<i, z) (MADE, Germain et al. 2015).
+"""Masked autoregressive decoders: p(x|z) = prod_i p(x_i | x_<i, z).
 
-The decoder sees the row itself, masked so that the output for feature i
-depends on the features before it and on the code z only. Trained with the
-row given (teacher forcing), it scores a row in one pass; it generates feature
-by feature, one pass per feature. Such a decoder can model the row without
-the code, which is why a VAE built on it collapses easily: the setting in
-which the remedies of ``_objectives`` and ``committed_rate`` are measured.
+Two networks share one contract: over the features of a row, MADE (Germain et
+al. 2015, :class:`AutoregressiveDecoder`); over the pixels of an image in
+raster order, PixelCNN (van den Oord, Kalchbrenner & Kavukcuoglu 2016,
+:class:`PixelCNNDecoder`). Each sees the row itself, masked so that the output
+for a feature depends on the features before it and on the code z only.
+Trained with the row given (teacher forcing), it scores a row in one pass; it
+generates step by step, one pass per step. Such a decoder can model the row
+without the code, which is why a VAE built on it collapses easily: the setting
+in which the remedies of ``_objectives`` and ``committed_rate`` are measured.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -56,7 +61,33 @@ def made_masks(n_features, hidden_sizes):
     return masks, output, direct
 
 
-class AutoregressiveDecoder(nn.Module):
+class _Autoregressive(nn.Module):
+    """What both decoders share: generation step by step through ``forward``.
+
+    A subclass sets ``n_features`` and ``likelihood`` and defines
+    ``forward(code, x)`` and ``generation_steps()``, the features each step
+    generates, in order.
+    """
+
+    autoregressive = True
+
+    def generate(self, code, draw=None):
+        """Outputs along a row generated step by step from ``code``.
+
+        Each generated feature is fed to the next steps as its mean (a
+        deterministic decoding) or, with ``draw`` (a function of the
+        outputs), as a draw.
+        """
+        x = code.new_zeros((*code.shape[:-1], self.n_features))
+        for features in self.generation_steps():
+            features = features.to(code.device)
+            output = self.forward(code, x)
+            value = FEEDBACK[self.likelihood](output) if draw is None else draw(output)
+            x = x.index_copy(-1, features, value.index_select(-1, features))
+        return self.forward(code, x)
+
+
+class AutoregressiveDecoder(_Autoregressive):
     """MADE over the features, conditioned on the code (and condition) in every layer.
 
     Parameters
@@ -81,10 +112,9 @@ class AutoregressiveDecoder(nn.Module):
     (torch.Size([3, 4, 5]), torch.Size([4, 5]))
     """
 
-    autoregressive = True
-
     def __init__(self, n_inputs, n_features, hidden_sizes, activation, likelihood):
         super().__init__()
+        self.n_features = n_features
         hidden_masks, output_mask, direct_mask = made_masks(n_features, hidden_sizes)
         widths = (n_features, *hidden_sizes)
         self.masked = nn.ModuleList(
@@ -106,18 +136,93 @@ class AutoregressiveDecoder(nn.Module):
             hidden = self.activation(masked(hidden) + context(code))
         return self.output(hidden) + self.direct(x) + self.context_output(code)
 
-    def generate(self, code, draw=None):
-        """Outputs along a row generated feature by feature from ``code``.
+    def generation_steps(self):
+        """One feature a step, in order."""
+        return torch.arange(self.n_features)[:, None]
 
-        Each feature is fed to the next ones as its mean (a deterministic
-        decoding) or, with ``draw`` (a function of the outputs), as a draw.
-        """
-        n_features = self.output.out_features
-        x = code.new_zeros((*code.shape[:-1], n_features))
-        for feature in range(n_features):
-            output = self.forward(code, x)
-            value = FEEDBACK[self.likelihood](output) if draw is None else draw(output)
-            x = torch.cat(
-                [x[..., :feature], value[..., feature : feature + 1], x[..., feature + 1 :]], dim=-1
-            )
-        return self.forward(code, x)
+
+class MaskedConv2d(nn.Conv2d):
+    """A square convolution that sees only the pixels before the centre in raster order.
+
+    ``include_centre=False`` (PixelCNN's mask A, for the first layer) also
+    hides the centre pixel; ``True`` (mask B, for the later layers, whose
+    centre holds features of the pixels before it) keeps it.
+    """
+
+    def __init__(self, n_in, n_out, kernel_size, include_centre):
+        super().__init__(n_in, n_out, kernel_size, padding=kernel_size // 2)
+        centre = kernel_size // 2
+        mask = torch.ones_like(self.weight)
+        mask[:, :, centre, centre + int(include_centre) :] = 0
+        mask[:, :, centre + 1 :] = 0
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class PixelCNNDecoder(_Autoregressive):
+    """PixelCNN over the pixels of an image, conditioned on the code in every layer.
+
+    A 7x7 masked convolution (mask A) to ``width`` feature maps, then
+    ``n_layers`` residual 3x3 masked convolutions (mask B), then a 1x1
+    convolution to the image's channels; the code adds a learned bias to every
+    layer's maps and to every output. Pixels come in raster order; the channels
+    of one pixel depend on the pixels before it and are independent of each
+    other given them, so a step generates one pixel's channels together.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Width of the code, with a conditional model's condition appended.
+    image_shape : tuple of int
+        (channels, height, width) of one image.
+    width : int
+        Feature maps of every hidden layer.
+    n_layers : int
+        Residual masked layers after the first.
+    activation : str
+        A key of ``ACTIVATIONS``.
+    likelihood : {"gaussian", "bernoulli"}
+        How a generated pixel is fed to the next ones (``FEEDBACK``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> decoder = PixelCNNDecoder(2, (1, 4, 4), 8, 2, "relu", "bernoulli")
+    >>> z, x = torch.zeros(3, 5, 2), torch.rand(5, 16)
+    >>> decoder(z, x).shape, decoder.generate(z[0]).shape
+    (torch.Size([3, 5, 16]), torch.Size([5, 16]))
+    """
+
+    def __init__(self, n_inputs, image_shape, width, n_layers, activation, likelihood):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.n_features = math.prod(self.image_shape)
+        self.first = MaskedConv2d(self.image_shape[0], width, 7, include_centre=False)
+        self.layers = nn.ModuleList(
+            MaskedConv2d(width, width, 3, include_centre=True) for _ in range(n_layers)
+        )
+        self.context = nn.ModuleList(nn.Linear(n_inputs, width) for _ in range(n_layers + 1))
+        self.output = nn.Conv2d(width, self.image_shape[0], 1)
+        self.context_output = nn.Linear(n_inputs, self.n_features)
+        self.activation = ACTIVATIONS[activation]()
+        self.likelihood = likelihood
+
+    def forward(self, code, x):
+        """Outputs for every pixel given the pixels before it: one pass, ``x`` known."""
+        leading = code.shape[:-1]
+        code = code.reshape(-1, code.shape[-1])
+        images = x.expand(*leading, self.n_features).reshape(-1, *self.image_shape)
+        biases = [context(code)[:, :, None, None] for context in self.context]
+        hidden = self.activation(self.first(images) + biases[0])
+        for layer, bias in zip(self.layers, biases[1:], strict=True):
+            hidden = hidden + self.activation(layer(hidden) + bias)
+        output = self.output(hidden).flatten(1) + self.context_output(code)
+        return output.reshape(*leading, self.n_features)
+
+    def generation_steps(self):
+        """One pixel a step in raster order, all of its channels together."""
+        n_channels, height, width = self.image_shape
+        pixels = height * width
+        return torch.arange(pixels)[:, None] + pixels * torch.arange(n_channels)[None, :]

@@ -95,14 +95,16 @@ class VAETransformer(BaseAutoencoder):
     decoder : {"factorized", "autoregressive"}, default="factorized"
         ``"factorized"``: the architecture's decoder, whose features are
         independent given the code. ``"autoregressive"``: a masked
-        autoregressive network over the features (MADE, Germain et al.,
-        2015) with the code as input to every layer, p(x|z) = prod_i
-        p(x_i | x_<i, z): a better density model, which can also explain the
-        rows without the code (see :ref:`collapse`). It scores a row in one
-        pass but generates one feature at a time, so ``sample`` (which draws
-        each feature) and ``inverse_transform`` (which feeds each feature's
-        mean to the next) take one pass per feature. Needs
-        ``architecture="mlp"``; its hidden layers mirror ``hidden_layer_sizes``.
+        autoregressive network with the code as input to every layer,
+        p(x|z) = prod_i p(x_i | x_<i, z): a better density model, which can
+        also explain the rows without the code (see :ref:`collapse`). With
+        ``architecture="mlp"`` it is MADE (Germain et al., 2015) over the
+        features, its hidden layers mirroring ``hidden_layer_sizes``; with
+        ``architecture="conv"`` a PixelCNN (van den Oord et al., 2016) over
+        the pixels in raster order, ``conv_channels[0]`` maps wide. It scores
+        a row in one pass but generates one feature (pixel) at a time, so
+        ``sample`` (which draws each) and ``inverse_transform`` (which feeds
+        each one's mean to the next) take one pass per feature (pixel).
 
     beta : float, default=1.0
         Weight of the KL term: above 1 favours disentangled, smoother codes
@@ -489,13 +491,6 @@ class VAETransformer(BaseAutoencoder):
                     f"sparsity={self.sparsity!r} needs {penalty.code_activation} codes, but a "
                     "VAE's codes are Gaussian; use sparsity='l1' or AutoencoderTransformer."
                 )
-        if self.decoder == "autoregressive" and self.architecture != "mlp":
-            raise ValueError(
-                "decoder='autoregressive' is a masked dense network over the features (MADE) "
-                f"and needs architecture='mlp', got architecture={self.architecture!r}; a "
-                "PixelCNN-style decoder for images is not available. Use "
-                "decoder='factorized' with this architecture."
-            )
         prior = self._prior_kind()
         if prior == "label" and not self.conditional:
             raise ValueError(

@@ -7,6 +7,7 @@ from sklearn.datasets import load_digits
 
 from sklearn_ae import AutoencoderTransformer, VAETransformer, export_onnx
 from sklearn_ae._architectures import MLPArchitecture
+from sklearn_ae._autoregressive import PixelCNNDecoder
 from sklearn_ae._likelihoods import BinaryCrossEntropy
 from sklearn_ae._modules import VariationalAutoencoder
 from sklearn_ae._objectives import elbo, refine_posterior
@@ -20,6 +21,19 @@ SMALL = {
     "learning_rate": 3e-3,
     "random_state": 0,
 }
+
+
+class DenseOnly:
+    """A user's architecture with the two required methods and no autoregressive decoder."""
+
+    def __init__(self, hidden_layer_sizes):
+        self.mlp = MLPArchitecture(hidden_layer_sizes)
+
+    def trunk(self, n_features, n_conditions=0):
+        return self.mlp.trunk(n_features, n_conditions)
+
+    def decoder(self, n_inputs, n_features):
+        return self.mlp.decoder(n_inputs, n_features)
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +176,39 @@ def test_autoregressive_samples_are_drawn_feature_by_feature_and_reproducible(di
     assert vae.inverse_transform(vae.transform(digits[:4])).shape == (4, 64)
 
 
-def test_autoregressive_decoder_refuses_a_convolutional_network(digits):
-    with pytest.raises(ValueError, match="architecture='mlp'"):
-        VAETransformer(2, decoder="autoregressive", architecture="conv", max_iter=1).fit(digits)
+def test_the_pixelcnn_decoder_sees_only_the_pixels_before_each_one():
+    decoder = PixelCNNDecoder(3, (2, 5, 6), 8, 3, "relu", "bernoulli")
+    x, code = torch.rand(1, 60, requires_grad=True), torch.randn(1, 3)
+    outputs = decoder(code, x)
+    # A pixel's channels come in one step; the step of each feature, flattened channel-first.
+    step = torch.empty(60, dtype=torch.long)
+    for k, features in enumerate(decoder.generation_steps()):
+        step[features] = k
+    for feature in range(60):
+        (gradient,) = torch.autograd.grad(outputs[0, feature], x, retain_graph=True)
+        reads = gradient[0] != 0
+        assert not (reads & (step >= step[feature])).any()
+        # Past the first row every pixel reads some pixel before it.
+        assert reads.any() or step[feature] < 6
+
+
+def test_a_convolutional_vae_gets_a_pixelcnn_decoder(digits):
+    vae = VAETransformer(
+        3, architecture="conv", conv_channels=(8,), image_shape=(8, 8), **AUTOREGRESSIVE
+    ).fit(digits)
+    assert isinstance(vae.net_.module_.decoder, PixelCNNDecoder)
+    assert vae.loss_curve_[-1] < vae.loss_curve_[0]
+    samples = vae.sample(3, random_state=0)
+    assert samples.shape == (3, 64) and ((samples >= 0) & (samples <= 1)).all()
+    np.testing.assert_array_equal(samples, vae.sample(3, random_state=0))
+    assert np.isfinite(vae.score_samples(digits[:5])).all()
+
+
+def test_an_architecture_without_an_autoregressive_decoder_is_refused(digits):
+    with pytest.raises(ValueError, match="no autoregressive_decoder method"):
+        VAETransformer(2, decoder="autoregressive", architecture=DenseOnly((8,)), max_iter=1).fit(
+            digits
+        )
 
 
 def test_aggressive_updates_train_the_encoder_first_then_stop_when_information_stops_rising(

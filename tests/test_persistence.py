@@ -34,6 +34,10 @@ MODELS = {
         VAETransformer,
         {"likelihood": "bernoulli", "decoder": "autoregressive", "committed_rate": 0.2},
     ),
+    "vae-pixelcnn": (
+        VAETransformer,
+        {"architecture": "conv", "conv_channels": (4,), "decoder": "autoregressive"},
+    ),
 }
 
 
