@@ -121,6 +121,7 @@ class MLPArchitecture:
 
     def autoregressive_decoder(self, n_inputs, n_features, likelihood):
         """MADE over the features, its hidden layers mirroring ``hidden_layer_sizes``."""
+        # Imported here: _autoregressive builds on this module's ACTIVATIONS.
         from ._autoregressive import AutoregressiveDecoder
 
         return AutoregressiveDecoder(
@@ -255,7 +256,7 @@ class ConvArchitecture:
 
     def autoregressive_decoder(self, n_inputs, n_features, likelihood):
         """PixelCNN over the image's pixels, ``channels[0]`` maps wide (no batch norm)."""
-        from ._autoregressive import PixelCNNDecoder
+        from ._autoregressive import PixelCNNDecoder  # (see above)
 
         return PixelCNNDecoder(
             n_inputs,
