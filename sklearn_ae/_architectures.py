@@ -119,25 +119,11 @@ class MLPArchitecture:
         """Module mapping ``(..., n_inputs)`` to ``(..., n_features)``, linear output."""
         return mlp((n_inputs, *self.hidden_layer_sizes[::-1], n_features), self.activation)
 
-    def autoregressive_decoder(self, n_inputs, n_features, likelihood):
-        """MADE over the features, its hidden layers mirroring ``hidden_layer_sizes``."""
-        # Imported here: _autoregressive builds on this module's ACTIVATIONS.
-        from ._autoregressive import AutoregressiveDecoder
-
-        return AutoregressiveDecoder(
-            n_inputs, n_features, self.hidden_layer_sizes[::-1], self.activation, likelihood
-        )
-
 
 # Convolution weights are kept channels-last, the layout oneDNN's kernels prefer on x86: a
 # training epoch of the conv autoencoder on MNIST-5k took 0.73x the time of the default layout
 # (benchmarks/conv_speed.py).
 CONV_MEMORY_FORMAT = torch.channels_last
-
-# Residual masked layers of the PixelCNN decoder after its 7x7 one: a pixel sees about eight
-# rows above it, enough on binarized MNIST-5k for the decoder to explain most of a digit
-# without the code (benchmarks/collapse.py).
-PIXELCNN_RESIDUAL_LAYERS = 5
 
 
 def _conv_block(conv, n_channels, activation, batch_norm):
@@ -253,19 +239,6 @@ class ConvArchitecture:
             self.activation,
             self.batch_norm,
         )
-
-    def autoregressive_decoder(self, n_inputs, n_features, likelihood):
-        """PixelCNN over the image's pixels, ``channels[0]`` maps wide (no batch norm)."""
-        from ._autoregressive import PixelCNNDecoder  # (see above)
-
-        return PixelCNNDecoder(
-            n_inputs,
-            self.image_shape,
-            self.channels[0],
-            PIXELCNN_RESIDUAL_LAYERS,
-            self.activation,
-            likelihood,
-        ).to(memory_format=CONV_MEMORY_FORMAT)
 
 
 def mlp_from_params(params, image_shape):

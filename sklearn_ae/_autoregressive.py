@@ -17,7 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._architectures import ACTIVATIONS
+from ._architectures import ACTIVATIONS, CONV_MEMORY_FORMAT, ConvArchitecture, MLPArchitecture
+
+# Residual masked layers of the PixelCNN decoder after its 7x7 one: a pixel sees about eight
+# rows above it, enough on binarized MNIST-5k for the decoder to explain most of a digit
+# without the code (benchmarks/collapse.py).
+PIXELCNN_RESIDUAL_LAYERS = 5
 
 # How a generated feature is fed back as the next features' input, by likelihood: its mean.
 FEEDBACK = {"gaussian": lambda output: output, "bernoulli": torch.sigmoid}
@@ -226,3 +231,44 @@ class PixelCNNDecoder(_Autoregressive):
         n_channels, height, width = self.image_shape
         pixels = height * width
         return torch.arange(pixels)[:, None] + pixels * torch.arange(n_channels)[None, :]
+
+
+def autoregressive_decoder(architecture, n_inputs, n_features, likelihood):
+    """The masked autoregressive decoder of an architecture.
+
+    MADE for an :class:`MLPArchitecture`, its hidden layers mirroring the
+    trunk's; PixelCNN for a :class:`ConvArchitecture`, ``channels[0]`` maps
+    wide (no batch norm); a user's architecture provides its own through an
+    ``autoregressive_decoder(n_inputs, n_features, likelihood)`` method.
+
+    Examples
+    --------
+    >>> arch = ConvArchitecture((1, 4, 4), channels=(8,))
+    >>> type(autoregressive_decoder(arch, 2, 16, "bernoulli")).__name__
+    'PixelCNNDecoder'
+    """
+    if hasattr(architecture, "autoregressive_decoder"):
+        return architecture.autoregressive_decoder(n_inputs, n_features, likelihood)
+    if isinstance(architecture, MLPArchitecture):
+        return AutoregressiveDecoder(
+            n_inputs,
+            n_features,
+            architecture.hidden_layer_sizes[::-1],
+            architecture.activation,
+            likelihood,
+        )
+    if isinstance(architecture, ConvArchitecture):
+        decoder = PixelCNNDecoder(
+            n_inputs,
+            architecture.image_shape,
+            architecture.channels[0],
+            PIXELCNN_RESIDUAL_LAYERS,
+            architecture.activation,
+            likelihood,
+        )
+        return decoder.to(memory_format=CONV_MEMORY_FORMAT)
+    raise ValueError(
+        "decoder='autoregressive' needs an architecture with an autoregressive decoder; "
+        f"{type(architecture).__name__} has no autoregressive_decoder method. Use "
+        "architecture='mlp' (MADE) or 'conv' (PixelCNN), or decoder='factorized'."
+    )

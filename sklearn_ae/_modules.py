@@ -12,6 +12,7 @@ from torch import nn
 
 from ._adversarial import discriminator
 from ._architectures import ACTIVATIONS, append_condition
+from ._autoregressive import autoregressive_decoder
 from ._factor_groups import clamp_to_group_mean, clamped_units
 from ._priors import StandardNormalPrior
 
@@ -172,9 +173,10 @@ class VariationalAutoencoder(nn.Module):
         (``committed_rate``: see ``sklearn_ae._priors.committed_log_variance``).
     autoregressive : {"gaussian", "bernoulli"} or None, default=None
         A likelihood's name builds the architecture's masked autoregressive
-        decoder (its ``autoregressive_decoder``: MADE for an MLP, PixelCNN for
-        convolutions), fed back through that likelihood's mean; None builds the
-        architecture's own decoder, whose features are independent given z.
+        decoder (``sklearn_ae._autoregressive.autoregressive_decoder``: MADE for
+        an MLP, PixelCNN for convolutions), fed back through that likelihood's
+        mean; None builds the architecture's own decoder, whose features are
+        independent given z.
     factor_dims : tuple of int or None, default=None
         Units per known factor of variation, from unit 0 (the inverse-graphics
         network); the units after them are free.
@@ -211,15 +213,9 @@ class VariationalAutoencoder(nn.Module):
         self.posterior = nn.Linear(width, 2 * n_components)
         if autoregressive is None:
             self.decoder = architecture.decoder(n_components + n_conditions, n_features)
-        elif hasattr(architecture, "autoregressive_decoder"):
-            self.decoder = architecture.autoregressive_decoder(
-                n_components + n_conditions, n_features, autoregressive
-            )
         else:
-            raise ValueError(
-                f"decoder='autoregressive' needs an architecture with an autoregressive decoder; "
-                f"{type(architecture).__name__} has no autoregressive_decoder method. Use "
-                "architecture='mlp' (MADE) or 'conv' (PixelCNN), or decoder='factorized'."
+            self.decoder = autoregressive_decoder(
+                architecture, n_components + n_conditions, n_features, autoregressive
             )
         self.prior = prior if prior is not None else StandardNormalPrior(n_components)
         self.classifier_trunk, self.classifier_logits = None, None
