@@ -91,8 +91,12 @@ class BinaryCrossEntropy(Likelihood):
         return torch.sigmoid(logits)
 
     def draw(self, logits, generator=None):
-        """Bernoulli draws, 0 or 1, from logits."""
-        return torch.bernoulli(torch.sigmoid(logits), generator=generator)
+        """Bernoulli draws, 0 or 1, from logits, with a CPU ``generator``.
+
+        Drawn on the CPU, so that a model on a GPU draws what its CPU copy draws.
+        """
+        probabilities = torch.sigmoid(logits).cpu()
+        return torch.bernoulli(probabilities, generator=generator).to(logits.device)
 
 
 class GaussianNegativeLogLikelihood(Likelihood):
@@ -131,8 +135,11 @@ class GaussianNegativeLogLikelihood(Likelihood):
         return cls(X.var(axis=0))
 
     def draw(self, mean, generator=None):
-        """Gaussian draws around ``mean`` with the learned variances."""
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        """Gaussian draws around ``mean`` with the learned variances, with a CPU ``generator``.
+
+        The noise is drawn on the CPU, so that a model on a GPU draws what its CPU copy draws.
+        """
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype).to(mean.device)
         log_var = self.log_variance.clamp(min=self.min_log_variance)
         return mean + torch.exp(0.5 * log_var) * noise
 

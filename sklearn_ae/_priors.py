@@ -14,6 +14,8 @@ import torch
 from scipy.special import lambertw
 from torch import nn
 
+from ._validation import torch_generator
+
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -273,13 +275,13 @@ class FlowPrior(nn.Module):
         return monte_carlo_kl(self, z, mean, logvar)
 
     def sample(self, n_samples, rng, condition=None):
-        device = next(self.parameters()).device
-        with (
-            torch.no_grad(),
-            torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]),
-        ):
-            torch.manual_seed(int(rng.randint(2**31)))
-            return self.flow().sample((n_samples,)).double().cpu().numpy()
+        flow = self.flow()
+        # The base draws are made on the CPU, so that a model on a GPU samples what its CPU
+        # copy samples; the flow maps them to codes on its own device.
+        base = torch.randn((n_samples, *flow.base.event_shape), generator=torch_generator(rng))
+        with torch.no_grad():
+            codes = flow.transform.inv(base.to(next(self.parameters()).device))
+        return codes.double().cpu().numpy()
 
 
 class LabelPrior(nn.Module):

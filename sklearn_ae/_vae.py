@@ -609,7 +609,7 @@ class VAETransformer(BaseAutoencoder):
         # Feature by feature, each drawn from p(x_i | x_<i, z); the rows are the means along
         # the drawn path, as the factorized decoder's are the means of p(x|z).
         module, criterion = self.net_.module_, self.net_.criterion_
-        generator = torch_generator(rng, self.net_.device)
+        generator = torch_generator(rng)
 
         def decode(z, c):
             draw = functools.partial(criterion.draw, generator=generator)

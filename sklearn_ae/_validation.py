@@ -188,8 +188,10 @@ def resolve_device(device):
     return device
 
 
-def torch_generator(rng, device="cpu"):
-    """A torch random generator on ``device`` seeded by one draw of the RandomState ``rng``.
+def torch_generator(rng):
+    """A CPU torch random generator seeded by one draw of the RandomState ``rng``.
+
+    On the CPU whatever the model's device, so that draws do not depend on the hardware.
 
     Examples
     --------
@@ -199,4 +201,4 @@ def torch_generator(rng, device="cpu"):
     >>> bool(torch.rand(3, generator=a).equal(torch.rand(3, generator=b)))
     True
     """
-    return torch.Generator(device=device).manual_seed(int(rng.randint(2**31)))
+    return torch.Generator().manual_seed(int(rng.randint(2**31)))

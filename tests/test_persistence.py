@@ -200,14 +200,16 @@ def test_onnx_export_names_a_wrong_part(digits, tmp_path):
 
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("name", ["ae", "vae-bernoulli-mixture"])
-def test_a_model_trained_on_a_gpu_loads_on_the_cpu(name, digits, tmp_path):
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_a_model_trained_on_a_gpu_loads_on_the_cpu(name, digits, tmp_path, monkeypatch):
+    # In TF32 (PyTorch's default for GPU convolutions) a PixelCNN's sampled pixel could flip.
+    monkeypatch.setattr("torch.backends.cudnn.allow_tf32", False)
     Estimator, params = MODELS[name]
-    model = Estimator(n_components=3, **SMALL, **params, device="cuda").fit(digits[0])
+    model = Estimator(n_components=3, **SMALL, **params, device="cuda").fit(digits[0], digits[1])
     loaded = load(save(model, tmp_path / "gpu.safetensors"))
     assert loaded.device == "cpu" and str(loaded.net_.device) == "cpu"
-    X_new = digits[2]
-    np.testing.assert_allclose(loaded.transform(X_new), model.transform(X_new), atol=1e-5)
-    np.testing.assert_allclose(
-        loaded.sample(4, random_state=0), model.sample(4, random_state=0), atol=1e-5
-    )
+    X_new, y_new = digits[2], digits[3]
+    on_gpu, on_cpu = outputs(model, X_new, y_new), outputs(loaded, X_new, y_new)
+    # The random draws of sample are made on the CPU, so they are the same on both.
+    for method in on_gpu:
+        np.testing.assert_allclose(on_cpu[method], on_gpu[method], rtol=1e-3, atol=1e-3)
