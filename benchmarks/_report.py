@@ -24,12 +24,13 @@ def provenance():
     versions = ", ".join(f"{p} {version(p)}" for p in packages)
     # Quoted as a shell needs it, so the line can be pasted back (JSON arguments have spaces).
     command = shlex.join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    gpu = f", GPU: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
     return [
         f"- command: `{command}`",
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- versions: Python {platform.python_version()}, {versions}",
         f"- machine: {platform.machine()}, {torch.get_num_threads()} torch threads, "
-        f"{platform.processor() or platform.platform()}",
+        f"{platform.processor() or platform.platform()}{gpu}",
     ]
 
 

@@ -136,7 +136,7 @@ def digits_part(args):
         f"PCA(32) test MSE {pca_mse:.4f}.",
         "",
     ]
-    return (
+    yield (
         "collapse_digits",
         "Posterior collapse on the digits, k=32",
         intro + table(list(rows[0]), rows),
@@ -159,7 +159,7 @@ def suite_part(args):
         f"sampled, {args.score_samples} draws a row.",
         "",
     ]
-    return (
+    yield (
         "collapse_suite",
         "Posterior collapse beyond the digits",
         intro + table(list(rows[0]), rows),
@@ -214,7 +214,7 @@ def cvae_part(args):
         f"sampled, {args.score_samples} draws a row.",
         "",
     ]
-    return (
+    yield (
         "collapse_cvae",
         "Conditional VAE: do samples show their label?",
         intro + table(list(rows[0]), rows),
@@ -252,15 +252,22 @@ def binary_part(args):
         )
         logs += [f"### {name}", "", *epoch_log(model), ""]
         print(rows[-1], flush=True)
+        yield binary_result(args, len(X_train), len(X_test), rows, logs)
+
+
+def binary_result(args, n_train, n_test, rows, logs):
+    """The binary part's results file after the variants measured so far."""
+    stopped = len(rows) < len(args.variants)
     intro = [
-        f"Binarized {args.data} (pixels > 0.5), {len(X_train)} training and {len(X_test)} test "
+        f"Binarized {args.data} (pixels > 0.5), {n_train} training and {n_test} test "
         f"rows, VAETransformer(32, likelihood='bernoulli', random_state={args.seeds[0]}) plus "
         f"the variant's parameter{args.params_note}. Test NLL: importance sampled, "
         f"{args.score_samples} draws a row, in nats. Published anchors (other architectures, "
         "longer training; pythae's reproductions on binarized MNIST): VAE 89.78, IWAE 86.82. "
         "The usual binarized MNIST draws each pixel from its grey level; thresholding, as "
         "here, removes that noise from the images and lowers every NLL, so compare the rows "
-        "of a table with each other rather than with the anchors.",
+        "of a table with each other rather than with the anchors."
+        + (f" Partial: {len(rows)} of {len(args.variants)} variants so far." if stopped else ""),
         "",
     ]
     body = intro + table(list(rows[0]), rows) + ["", "## Epochs", "", *logs]
@@ -291,8 +298,9 @@ def main():
     args.params = json.loads(args.params)
     args.params_note = f" and {args.params}" if args.params else ""
     parts = {"digits": digits_part, "suite": suite_part, "cvae": cvae_part, "binary": binary_part}
-    name, title, body = parts[args.part](args)
-    print(write_result(name, title, body, args.tag))
+    # The binary part writes its file after each variant, so a stopped run keeps its rows.
+    for name, title, body in parts[args.part](args):
+        print(write_result(name, title, body, args.tag))
 
 
 if __name__ == "__main__":

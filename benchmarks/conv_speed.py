@@ -5,10 +5,12 @@ MNIST-5k (4,000 rows), no early stopping; the hand-written loop trains a copy of
 ``fit`` builds, with a plain ``torch.optim.Adam``, once in PyTorch's default memory format (as a
 user would write it) and once in ``torch.channels_last`` (the format oneDNN's convolutions prefer
 on x86, which ``fit`` uses). Median of
---repeats interleaved runs. Writes benchmarks/results/conv_speed.md.
+--repeats interleaved runs. Writes benchmarks/results/conv_speed.md; with ``--device cuda``
+all train on the GPU and the file is conv_speed_cuda.md.
 
     python benchmarks/conv_speed.py
     python benchmarks/conv_speed.py --epochs 5 --repeats 1
+    python benchmarks/conv_speed.py --device cuda
 """
 
 import argparse
@@ -28,11 +30,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     X = load_dataset("mnist").data[:4000]
-    params = {"architecture": "conv", "early_stopping": False, "random_state": 0}
+    params = {
+        "architecture": "conv",
+        "early_stopping": False,
+        "random_state": 0,
+        "device": args.device,
+    }
     template = AutoencoderTransformer(10, max_iter=1, **params).fit(X).net_.module_
-    X_tensor = torch.tensor(X, dtype=torch.float32)
+    X_tensor = torch.tensor(X, dtype=torch.float32, device=args.device)
 
     def train_copy(memory_format):
         module = copy.deepcopy(template).to(memory_format=memory_format)
@@ -58,13 +66,13 @@ def main():
         print(*row, flush=True)
     body = [
         f"MNIST-5k (4,000 rows), {args.epochs} epochs per run, median of {args.repeats} "
-        f"interleaved runs, {torch.get_num_threads()} torch threads.",
+        f"interleaved runs, {torch.get_num_threads()} torch threads, device '{args.device}'.",
         "",
         *markdown_table(["run", "s/epoch", "vs loop"], rows),
     ]
-    print(
-        f"wrote {write_result('conv_speed', 'Convolutional autoencoder: s/epoch vs a loop', body)}"
-    )
+    title = "Convolutional autoencoder: s/epoch vs a loop"
+    tag = "" if args.device == "cpu" else "cuda"
+    print(f"wrote {write_result('conv_speed', title, body, tag)}")
 
 
 if __name__ == "__main__":
