@@ -7,8 +7,8 @@
 #
 # Each step has its own time limit, so that one slow step leaves the others their results.
 export PYTHONUNBUFFERED=1
-timeout 150 python -m pytest -q -p no:cacheprovider -k gpu \
-    tests/test_persistence.py tests/test_faults.py tests/test_shared.py
-timeout 150 python benchmarks/speed.py --device cuda
+timeout 200 python -m pytest -q -p no:cacheprovider -k gpu \
+    tests/test_gpu.py tests/test_persistence.py tests/test_faults.py tests/test_shared.py
+timeout 180 python benchmarks/speed.py --device cuda
 timeout 60 python benchmarks/conv_speed.py --device cuda
-timeout 150 python benchmarks/mnist_full.py --params '{"device": "cuda"}' --tag cuda
+timeout 200 python benchmarks/mnist_full.py --params '{"device": "cuda"}' --tag cuda

@@ -102,8 +102,9 @@ class Autoencoder(nn.Module):
         gradients are not zero, so training moves away from PCA only where that
         lowers the loss.
         """
-        components = torch.as_tensor(components, dtype=torch.float32)
-        mean = torch.as_tensor(mean, dtype=torch.float32)
+        device = self.linear_encoder.weight.device
+        components = torch.as_tensor(components, dtype=torch.float32, device=device)
+        mean = torch.as_tensor(mean, dtype=torch.float32, device=device)
         n_axes = len(components)
         with torch.no_grad():
             for layer in (self.linear_encoder, self.linear_decoder):
