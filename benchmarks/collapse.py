@@ -257,7 +257,7 @@ def binary_part(args):
 
 def binary_result(args, n_train, n_test, rows, logs):
     """The binary part's results file after the variants measured so far."""
-    stopped = len(rows) < len(args.variants)
+    partial = len(rows) < len(args.variants)
     intro = [
         f"Binarized {args.data} (pixels > 0.5), {n_train} training and {n_test} test "
         f"rows, VAETransformer(32, likelihood='bernoulli', random_state={args.seeds[0]}) plus "
@@ -267,7 +267,7 @@ def binary_result(args, n_train, n_test, rows, logs):
         "The usual binarized MNIST draws each pixel from its grey level; thresholding, as "
         "here, removes that noise from the images and lowers every NLL, so compare the rows "
         "of a table with each other rather than with the anchors."
-        + (f" Partial: {len(rows)} of {len(args.variants)} variants so far." if stopped else ""),
+        + (f" Partial: {len(rows)} of {len(args.variants)} variants so far." if partial else ""),
         "",
     ]
     body = intro + table(list(rows[0]), rows) + ["", "## Epochs", "", *logs]
