@@ -299,10 +299,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # ---- inference -------------------------------------------------------------
 
-    def _map_batches(self, fn, A, condition=None):
-        """``fn(rows, condition_rows)`` over A in eval mode, row by row independent of the call."""
+    def _map_batches(self, fn, A, condition=None, pad_rows=True):
+        """``fn(rows, condition_rows)`` over A in eval mode (``map_row_chunks``)."""
         self.net_.module_.eval()
-        return map_row_chunks(fn, A, condition, self.net_.device)
+        return map_row_chunks(fn, A, condition, self.net_.device, pad_rows=pad_rows)
 
     def _encode(self, X, condition=None):
         """Codes of the validated array X."""

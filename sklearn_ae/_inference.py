@@ -32,12 +32,18 @@ from torch.nn.functional import pad
 CHUNK_ROWS = 128
 
 
-def _padded(rows):
-    """``rows`` with zero rows appended up to CHUNK_ROWS."""
+def padded_to_chunk(rows):
+    """``rows`` with zero rows appended up to CHUNK_ROWS.
+
+    Examples
+    --------
+    >>> padded_to_chunk(torch.ones(3, 2)).shape
+    torch.Size([128, 2])
+    """
     return pad(rows, (0, 0) * (rows.dim() - 1) + (0, CHUNK_ROWS - len(rows)))
 
 
-def map_row_chunks(fn, A, condition=None, device="cpu", dtype=np.float32):
+def map_row_chunks(fn, A, condition=None, device="cpu", dtype=np.float32, pad_rows=True):
     """Apply ``fn(rows, condition_rows)`` to fixed-size chunks of A.
 
     Parameters
@@ -54,6 +60,11 @@ def map_row_chunks(fn, A, condition=None, device="cpu", dtype=np.float32):
         Where ``fn`` runs.
     dtype : numpy dtype, default=numpy.float32
         The float dtype ``fn`` receives A's rows in.
+    pad_rows : bool, default=True
+        Pad the last chunk to CHUNK_ROWS rows. Without padding, ``fn`` runs on
+        fewer rows there, and a row's output may differ in its last bits with
+        the number of rows of the call: only for outputs that are random draws
+        anyway, where a pass per feature makes the padding expensive.
 
     Returns
     -------
@@ -73,12 +84,13 @@ def map_row_chunks(fn, A, condition=None, device="cpu", dtype=np.float32):
         None if a is None else torch.from_numpy(np.require(a, dtype, ["C", "W"]))
         for a in (A, condition)
     )
+    chunk = padded_to_chunk if pad_rows else torch.as_tensor
     outputs = []
     with torch.no_grad():
         for start in range(0, len(X), CHUNK_ROWS):
             rows = X[start : start + CHUNK_ROWS]
-            cond = None if C is None else _padded(C[start : start + CHUNK_ROWS]).to(device)
-            out = fn(_padded(rows).to(device), cond)
+            cond = None if C is None else chunk(C[start : start + CHUNK_ROWS]).to(device)
+            out = fn(chunk(rows).to(device), cond)
             out = out if isinstance(out, tuple) else (out,)
             outputs.append(tuple(o[: len(rows)] for o in out))
     arrays = tuple(torch.cat(parts).cpu().numpy() for parts in zip(*outputs, strict=True))

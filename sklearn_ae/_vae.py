@@ -1,6 +1,5 @@
 """VAETransformer: the variational autoencoder family as a scikit-learn transformer."""
 
-import functools
 import numbers
 import warnings
 
@@ -15,6 +14,7 @@ from ._base import BaseAutoencoder
 from ._docs import fill_shared_docs
 from ._factor_groups import one_factor_groups
 from ._graphs import nearest_neighbor_distance
+from ._inference import padded_to_chunk
 from ._label_consistency import LabelConsistencyTerm
 from ._likelihoods import VAE_LIKELIHOODS
 from ._modules import VariationalAutoencoder
@@ -611,11 +611,17 @@ class VAETransformer(BaseAutoencoder):
         module, criterion = self.net_.module_, self.net_.criterion_
         generator = torch_generator(rng)
 
+        def draw(output):
+            # The noise of a whole chunk, as if its rows were padded: the same draws as before
+            # the padding was dropped here.
+            return criterion.draw(padded_to_chunk(output), generator=generator)[: len(output)]
+
         def decode(z, c):
-            draw = functools.partial(criterion.draw, generator=generator)
             return criterion.to_data(module.decode(z, c, draw=draw))
 
-        return self._map_batches(decode, Z, condition)
+        # Unpadded: generation makes a pass per feature, which a few samples should not pay for
+        # a whole chunk of rows.
+        return self._map_batches(decode, Z, condition, pad_rows=False)
 
     # ---- public API --------------------------------------------------------------
 

@@ -10,6 +10,8 @@ import pytest
 from sklearn.base import clone
 from test_common import ESTIMATORS
 
+from sklearn_ae._inference import map_row_chunks
+
 N_ROWS = 1000
 
 
@@ -46,3 +48,16 @@ def test_outputs_do_not_depend_on_the_other_rows(estimator, dtype, data):
         for method, values in part.items():
             # Bitwise: the same kernels ran on each row, only in another chunk position.
             np.testing.assert_array_equal(values, whole[method][rows], err_msg=method)
+
+
+@pytest.mark.parametrize("pad_rows, sizes", [(True, [128, 128, 128]), (False, [128, 128, 44])])
+def test_only_unpadded_calls_see_fewer_rows(pad_rows, sizes):
+    seen = []
+
+    def record(rows, condition):
+        seen.append(len(rows))
+        return rows
+
+    out = map_row_chunks(record, np.arange(600.0).reshape(300, 2), pad_rows=pad_rows)
+    assert seen == sizes
+    np.testing.assert_array_equal(out, np.arange(600.0).reshape(300, 2))
