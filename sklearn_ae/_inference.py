@@ -84,7 +84,7 @@ def map_row_chunks(fn, A, condition=None, device="cpu", dtype=np.float32, pad_ro
         None if a is None else torch.from_numpy(np.require(a, dtype, ["C", "W"]))
         for a in (A, condition)
     )
-    chunk = padded_to_chunk if pad_rows else torch.as_tensor
+    chunk = padded_to_chunk if pad_rows else (lambda rows: rows)
     outputs = []
     with torch.no_grad():
         for start in range(0, len(X), CHUNK_ROWS):

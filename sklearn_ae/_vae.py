@@ -612,8 +612,8 @@ class VAETransformer(BaseAutoencoder):
         generator = torch_generator(rng)
 
         def draw(output):
-            # The noise of a whole chunk, as if its rows were padded: the same draws as before
-            # the padding was dropped here.
+            # Noise for a whole chunk of rows, as padded passes draw it, so that samples drawn
+            # before the passes went unpadded are drawn again.
             return criterion.draw(padded_to_chunk(output), generator=generator)[: len(output)]
 
         def decode(z, c):
