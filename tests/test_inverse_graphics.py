@@ -64,18 +64,23 @@ def _encoder_output_gradients(module, x, factor_groups, target):
     return captured["mean"].detach(), captured["mean"].grad
 
 
-def test_clamped_units_get_no_signal_from_the_reconstruction():
+def test_clamped_units_get_no_signal_that_tells_the_group_rows_apart():
     module, x, factor_groups = _module_and_batch()
     module.train()
-    clamp = clamped_units(factor_groups[:, 1], (1, 2), 4)
+    clamp = clamped_units(factor_groups[:, 1], (1, 2), 4)[:4]
+    units = clamp[0]  # the group clamps units 0 and 3 in each of its rows
     mean, grad = _encoder_output_gradients(module, x, factor_groups, x)
     _, grad_other_target = _encoder_output_gradients(module, x, factor_groups, 1 - x)
-    # Clamped units: only the pull towards the group's mean, whatever the rows to reconstruct.
+    # Clamped units: the pull towards the group's mean plus one gradient the group's rows share.
     pull = PULL_WEIGHT * (mean[:4] - mean[:4].mean(dim=0)) / len(x)
-    torch.testing.assert_close(grad[:4][clamp[:4]], pull[clamp[:4]])
-    torch.testing.assert_close(grad_other_target[clamp], grad[clamp])
+    for gradient in (grad, grad_other_target):
+        shared = (gradient[:4] - pull)[:, units]
+        torch.testing.assert_close(shared, shared[:1].expand_as(shared))
+    # The shared part is the bound's gradient through the group's mean: it follows the rows.
+    assert not torch.allclose(grad[:4, units], grad_other_target[:4, units])
     # The varying factor's units and the rows in no group learn from the reconstruction.
-    assert not torch.allclose(grad_other_target[~clamp], grad[~clamp])
+    free = ~clamped_units(factor_groups[:, 1], (1, 2), 4)
+    assert not torch.allclose(grad_other_target[free], grad[free])
 
 
 def test_clamped_units_reach_the_decoder_as_the_group_mean_in_training_only():
