@@ -76,7 +76,8 @@ def test_clamped_units_get_no_signal_that_tells_the_group_rows_apart():
     for gradient in (grad, grad_other_target):
         shared = (gradient[:4] - pull)[:, units]
         torch.testing.assert_close(shared, shared[:1].expand_as(shared))
-    # The shared part is the bound's gradient through the group's mean: it follows the rows.
+    # The shared part is the bound's gradient through the group's mean: it changes with the
+    # rows to reconstruct.
     assert not torch.allclose(grad[:4, units], grad_other_target[:4, units])
     # The varying factor's units and the rows in no group learn from the reconstruction.
     free = ~clamped_units(factor_groups[:, 1], (1, 2), 4)
