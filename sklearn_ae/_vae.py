@@ -148,7 +148,8 @@ class VAETransformer(BaseAutoencoder):
         the refined posteriors while the encoder learns from its own. Each
         step costs about one more forward and backward pass. ``transform``,
         ``posterior`` and ``score`` use the encoder's posterior, unrefined.
-        0 turns it off.
+        Not with ``factor_dims``, whose clamped units the per-row steps
+        would set apart. 0 turns it off.
 
     prior : {"auto", "normal", "mixture", "flow", "label"}, default="auto"
         ``"normal"``: standard Gaussian, exact KL. ``"mixture"``: a learned
@@ -592,6 +593,12 @@ class VAETransformer(BaseAutoencoder):
                 self.beta, self.kl_warmup, self.free_bits, self.classification_weight
             )
         if self.svi_steps > 0:
+            if self.factor_dims is not None:
+                raise ValueError(
+                    "svi_steps refines each row's posterior on its own, which gives the units "
+                    "that factor_dims clamps values that tell a group's rows apart; set "
+                    "svi_steps=0 with factor_dims."
+                )
             if self.n_importance_samples > 1:
                 raise ValueError(
                     "svi_steps refines the posterior of the ELBO, not of the importance-"

@@ -114,6 +114,7 @@ def test_svi_steps_fit_and_keep_the_encoder_posterior_for_inference(digits):
     [
         ({"n_importance_samples": 3}, None, "n_importance_samples=1"),
         ({"conditional": True}, np.r_[np.zeros(150), -np.ones(150)], "semi-supervised"),
+        ({"factor_dims": (1,)}, np.repeat(np.arange(150.0), 2), "factor_dims"),
     ],
 )
 def test_svi_steps_refuse_bounds_they_do_not_refine(digits, params, y, message):
