@@ -3,7 +3,9 @@
 Generated rows: :func:`sample_precision_recall`; codes against a prior:
 :func:`maximum_mean_discrepancy`; posterior collapse (latent units that carry
 nothing about the row): :func:`kl_per_dimension`, :func:`active_units` and
-:func:`mutual_information`, which read a fitted VAE's ``posterior``.
+:func:`mutual_information`, which read a fitted VAE's ``posterior``; codes
+against known factors of variation: :func:`factor_information` and
+:func:`mutual_information_gap`.
 
 Every estimator of this package has ``sample``; :func:`sample_precision_recall`
 measures what it returns against held-out real rows. Of the measures in use,
@@ -308,6 +310,60 @@ def _discretized(values, n_bins):
     return np.digitize(values, edges)
 
 
+def factor_information(codes, factors, *, n_bins=20):
+    r"""Which code unit knows which factor: each unit's mutual information with each factor.
+
+    Entry :math:`(j, k)` is :math:`I(z_j; v_k) / H(v_k)`, the share of factor
+    :math:`v_k`'s entropy that unit :math:`z_j` carries, from 0 (the unit
+    tells nothing of the factor) to 1 (it determines it). The
+    :func:`mutual_information_gap` of a factor is the gap between the two
+    largest entries of its column; the whole matrix also shows where a
+    factor's information went when its gap is small: into no unit, or split
+    over several. Discretized as in :func:`mutual_information_gap`.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n_samples, n_components)
+        Codes of the rows, e.g. from ``transform``.
+    factors : array-like of shape (n_samples, n_factors)
+        The known factors of the same rows, e.g. from
+        :func:`sklearn_ae.datasets.make_sprites`.
+    n_bins : int, default=20
+        Bins of each continuous unit or factor.
+
+    Returns
+    -------
+    information : ndarray of shape (n_components, n_factors)
+        Between 0 and 1; NaN in the column of a factor that is constant over
+        the rows (it has no entropy to share).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.RandomState(0)
+    >>> factors = rng.randint(5, size=(5000, 2))
+    >>> codes = np.column_stack([factors[:, 1], rng.normal(size=5000)])
+    >>> factor_information(codes, factors).round(1)  # unit 0 copies factor 1
+    array([[0., 1.],
+           [0., 0.]])
+    """
+    codes = check_array(codes, input_name="codes")
+    factors = check_array(factors, input_name="factors")
+    if len(codes) != len(factors):
+        raise ValueError(
+            f"codes and factors must describe the same rows, got {len(codes)} and "
+            f"{len(factors)} rows."
+        )
+    code_bins = [_discretized(column, n_bins) for column in codes.T]
+    information = np.full((codes.shape[1], factors.shape[1]), np.nan)
+    for k, column in enumerate(factors.T):
+        factor = _discretized(column, n_bins)
+        entropy = mutual_info_score(factor, factor)
+        if entropy > 0:
+            information[:, k] = [mutual_info_score(factor, code) / entropy for code in code_bins]
+    return information
+
+
 def mutual_information_gap(codes, factors, *, n_bins=20):
     r"""Mutual information gap: how much each known factor lives in one code unit alone.
 
@@ -356,23 +412,12 @@ def mutual_information_gap(codes, factors, *, n_bins=20):
     True
     """
     codes = check_array(codes, input_name="codes")
-    factors = check_array(factors, input_name="factors")
-    if len(codes) != len(factors):
-        raise ValueError(
-            f"codes and factors must describe the same rows, got {len(codes)} and "
-            f"{len(factors)} rows."
-        )
     if codes.shape[1] < 2:
         raise ValueError("The gap compares code units: codes need at least 2 columns.")
-    code_bins = [_discretized(column, n_bins) for column in codes.T]
-    gaps = []
-    for column in factors.T:
-        factor = _discretized(column, n_bins)
-        entropy = mutual_info_score(factor, factor)
-        if entropy == 0:
-            continue  # a constant factor has nothing to disentangle
-        information = np.sort([mutual_info_score(factor, code) for code in code_bins])
-        gaps.append((information[-1] - information[-2]) / entropy)
-    if not gaps:
+    information = factor_information(codes, factors, n_bins=n_bins)
+    # A constant factor has nothing to disentangle.
+    information = information[:, ~np.isnan(information).any(axis=0)]
+    if information.shape[1] == 0:
         raise ValueError("Every factor is constant over these rows; nothing to measure.")
-    return float(np.mean(gaps))
+    top_two = np.sort(information, axis=0)[-2:]
+    return float(np.mean(top_two[1] - top_two[0]))

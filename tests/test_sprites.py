@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sklearn_ae.datasets import make_sprites
-from sklearn_ae.metrics import mutual_information_gap
+from sklearn_ae.metrics import factor_information, mutual_information_gap
 
 
 def test_make_sprites_is_deterministic_under_random_state():
@@ -51,6 +51,22 @@ def test_gap_is_one_for_codes_that_copy_the_factors_and_about_zero_for_noise():
     assert mutual_information_gap(copies, factors) == pytest.approx(1.0, abs=0.02)
     noise = np.random.RandomState(0).normal(size=(5000, 5))
     assert mutual_information_gap(noise, factors) < 0.02
+
+
+def test_factor_information_shows_which_unit_carries_which_factor():
+    _, factors = make_sprites(5000, group_size=1, random_state=0)
+    noise = np.random.RandomState(0).normal(size=5000)
+    codes = np.column_stack([factors[:, 3], noise, factors[:, 0]])
+    information = factor_information(codes, factors)
+    assert information.shape == (3, 5)
+    assert information[0, 3] == pytest.approx(1.0) and information[2, 0] == pytest.approx(1.0)
+    others = np.ones((3, 5), dtype=bool)
+    others[0, 3] = others[2, 0] = False
+    assert information[others].max() < 0.02
+    # A constant factor has no entropy to share: its column is NaN, and the gap skips it.
+    factors[:, 1] = 0.5
+    assert np.isnan(factor_information(codes, factors)[:, 1]).all()
+    assert np.isfinite(mutual_information_gap(codes, factors))
 
 
 def test_gap_is_low_when_one_unit_mixes_two_factors():
