@@ -7,8 +7,11 @@ Latent traversals: the inverse-graphics network's units
 :func:`~sklearn_ae.datasets.make_sprites` (shape, scale, rotation, x, y) gives each factor
 its own unit: decoding one code while one unit moves from low to high should change one
 property of the image. Beside it, a beta-VAE trained on the same images without the factors,
-whose units are shown in order of their KL. Small images and few epochs keep this example
-quick; ``benchmarks/inverse_graphics.py`` measures both models at full size.
+whose units are shown in order of their KL. Below, which unit knows which factor
+(:func:`~sklearn_ae.metrics.factor_information`: each unit's share of each factor's entropy);
+a factor learned by one unit alone shows as one dark cell in its column. Small images and few
+epochs keep this example quick; ``benchmarks/inverse_graphics.py`` measures both models at
+full size.
 """
 
 import matplotlib.pyplot as plt
@@ -16,7 +19,7 @@ import numpy as np
 
 from sklearn_ae import VAETransformer
 from sklearn_ae.datasets import make_sprites
-from sklearn_ae.metrics import kl_per_dimension, mutual_information_gap
+from sklearn_ae.metrics import factor_information, kl_per_dimension, mutual_information_gap
 
 X, factors = make_sprites(3000, random_state=0)
 settings = dict(likelihood="bernoulli", hidden_layer_sizes=(256,), max_iter=30, random_state=0)
@@ -47,5 +50,20 @@ for ax, (model, units, title) in zip(axes, panels):
     ax.set_title(f"{title}\nMIG on these rows {mig:.2f}")
     ax.set_xticks([])
     ax.set_yticks([])
+plt.tight_layout()
+plt.show()
+
+# %%
+# Which unit knows which factor, on the same rows.
+names = ["shape", "scale", "rotation", "x", "y"]
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+for ax, (model, _, title) in zip(axes, panels):
+    information = factor_information(model.transform(X), factors)
+    ax.imshow(information, cmap="Greys", vmin=0, vmax=1, aspect="auto")
+    for (unit, factor), value in np.ndenumerate(information):
+        ax.text(factor, unit, f"{value:.2f}", ha="center", va="center", color="tab:red")
+    ax.set_xticks(range(5), names, rotation=30)
+    ax.set_yticks(range(7), [f"unit {j}" for j in range(7)])
+    ax.set_title(title.split(":")[0])
 plt.tight_layout()
 plt.show()
