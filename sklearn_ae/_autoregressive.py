@@ -84,8 +84,8 @@ class _Autoregressive(nn.Module):
         outputs), as a draw.
         """
         x = code.new_zeros((*code.shape[:-1], self.n_features))
-        for features in self.generation_steps():
-            features = features.to(code.device)
+        # One transfer for all the steps, not one per step.
+        for features in self.generation_steps().to(code.device):
             output = self.forward(code, x)
             value = FEEDBACK[self.likelihood](output) if draw is None else draw(output)
             x = x.index_copy(-1, features, value.index_select(-1, features))
