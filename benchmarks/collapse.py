@@ -8,7 +8,7 @@ Three parts, each written to its own results file:
   test ELBO and importance-sampled log-likelihood (``--score-samples`` draws a row).
 - ``--part cvae``: ``VAETransformer(8, likelihood="bernoulli", conditional=True)`` on MNIST-5k:
   the share of its samples for each label that a 5-NN classifier fitted on the training rows
-  assigns to that label.
+  assigns to that label. Every epoch's time and loss are written.
 - ``--part suite``: ``VAETransformer(n_components=k, random_state=seed)`` over data sets of
   ``_suite.SUITE`` (``--data-sets``; k = 10, or one less than the features), split and scaled
   as ``compare`` does: the same measures as the digits part, for the defaults and each
@@ -175,7 +175,7 @@ def cvae_part(args):
     # What the judge gives real held-out digits: the reference a model's samples are read against.
     test_accuracy = classifier.score(X_test, y_test)
     labels = np.repeat(np.unique(y), 100)
-    rows = []
+    rows, logs = [], []
     for name, params in args.variants:
         for seed in args.seeds:
             model = VAETransformer(
@@ -203,6 +203,7 @@ def cvae_part(args):
                     "fit s": seconds,
                 }
             )
+            logs += [f"### {name}, seed {seed}", "", *epoch_log(model), ""]
             print(rows[-1], flush=True)
     intro = [
         "MNIST-5k, 80/20 stratified split (random_state 0). VAETransformer(8, "
@@ -217,7 +218,7 @@ def cvae_part(args):
     yield (
         "collapse_cvae",
         "Conditional VAE: do samples show their label?",
-        intro + table(list(rows[0]), rows),
+        intro + table(list(rows[0]), rows) + ["", "## Epochs", "", *logs],
     )
 
 
