@@ -180,8 +180,8 @@ class VAETransformer(BaseAutoencoder):
         but for one form groups; in a training batch, every unit of a grouped
         row but the varying factor's is clamped to its mean over the group
         and pulled towards it, so each factor's units alone learn that factor
-        (free units, clamped in every group, vary only with what no group
-        varies). Rows in no group train the bound alone. ``transform`` and
+        (free units, clamped in every group, are pulled towards varying only
+        with what no group varies). Rows in no group train the bound alone. ``transform`` and
         ``sample`` need no factors. See :ref:`inverse-graphics`.
 
     n_importance_samples : int, default=1
