@@ -1,9 +1,10 @@
 """Why the inverse-graphics network's shape and rotation units stay empty: what those factors
 are worth to a decoder, whether an encoder can read them, a DC-IGN without rotation, one
-trained longer, and where the shape's information goes.
+trained longer, where the shape's information goes, and whether the clamp's invariance holds on
+unseen rows.
 
 Data: ``make_sprites(6000, random_state=0)``, the 80/20 split (random_state 0) of
-``inverse_graphics.py``. Five measurements:
+``inverse_graphics.py``. Six measurements:
 
 - a supervised decoder: an MLP with the VAE decoder's layer sizes (256, 512), trained for
   100 epochs (Adam, learning rate 1e-3, batches of 128, seed 0) to map the training rows'
@@ -22,7 +23,11 @@ Data: ``make_sprites(6000, random_state=0)``, the 80/20 split (random_state 0) o
 - where the shape's information goes in the DC-IGN of ``inverse_graphics.py`` (seed 0, 100
   epochs) and in the upright one: each unit's share of each factor's entropy
   (``sklearn_ae.metrics.factor_information``), and how well a logistic regression reads the
-  shape from the pixels, from the trained encoder's last hidden layer and from the code.
+  shape from the pixels, from the trained encoder's last hidden layer and from the code;
+- whether the clamp's invariance holds on unseen rows: for the groups that vary each factor,
+  in the training rows and in the test rows, each unit's variance within its group as a share
+  of its variance over all rows, for the same DC-IGN, and how much of the varying factor's
+  own unit's moves within those groups the factor's value explains the same way in every group.
 
 Writes benchmarks/results/inverse_graphics_worth.md.
 
@@ -42,6 +47,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_ae import VAETransformer
+from sklearn_ae._factor_groups import one_factor_groups
 from sklearn_ae._sprites import render
 from sklearn_ae.datasets import make_sprites
 from sklearn_ae.metrics import factor_information, kl_per_dimension
@@ -125,6 +131,57 @@ def information_rows(model, X_test, factors_test):
     return [[unit, *(f"{v:.2f}" for v in values)] for unit, values in rows]
 
 
+def _deviation_from_means(values, labels):
+    """``values`` (rows x columns) minus their mean over the rows that share a label."""
+    _, index = np.unique(labels, return_inverse=True)
+    sums = np.zeros((index.max() + 1, values.shape[1]))
+    np.add.at(sums, index, values)
+    return values - (sums / np.bincount(index)[:, None])[index]
+
+
+def _one_hot(labels):
+    _, index = np.unique(labels, return_inverse=True)
+    return np.eye(index.max() + 1)[index]
+
+
+def _explained_within_groups(unit, groups, values):
+    """Share of ``unit``'s variance within its groups that an effect of each factor value, the
+    same in every group, explains: least squares on group indicators, then on group and value
+    indicators."""
+    by_group = _one_hot(groups)
+    by_both = np.hstack([by_group, _one_hot(values)])
+
+    def residual(design):
+        coefficients = np.linalg.lstsq(design, unit, rcond=None)[0]
+        return ((unit - design @ coefficients) ** 2).sum()
+
+    return 1 - residual(by_both) / residual(by_group)
+
+
+def within_group_rows(codes, factors):
+    """For the groups varying each factor: each unit's variance within them, as a share of its
+    variance over all rows (0: the unit is constant within every group), and the share of the
+    factor's own unit's variance within them that the factor's value explains (1: the unit
+    moves with the factor the same way in every group), beside the same for a unit of noise (what
+    chance explains with as many groups and values). A row per factor."""
+    groups = one_factor_groups(factors)
+    total = codes.var(axis=0)
+    noise = np.random.default_rng(0)
+    rows = []
+    for k, name in enumerate(FACTORS):
+        member = groups[:, 1] == k
+        deviation = _deviation_from_means(codes[member], groups[member, 0])
+        shares = (deviation**2).mean(axis=0) / np.where(total > 0, total, np.nan)
+        explained = [
+            _explained_within_groups(unit, groups[member, 0], factors[member, k])
+            for unit in (codes[member, k], noise.standard_normal(int(member.sum())))
+        ]
+        label = f"{name} ({int(member.sum())} rows)"
+        cells = ("-" if np.isnan(v) else f"{v:.2f}" for v in shares)
+        rows.append([label, *cells, *(f"{v:.2f}" for v in explained)])
+    return rows
+
+
 def main():
     X, factors = make_sprites(6000, random_state=0)
     X_train, X_test, f_train, f_test = train_test_split(X, factors, test_size=0.2, random_state=0)
@@ -170,6 +227,11 @@ def main():
         for name, features in reads.items()
     ]
     print(*dcign_information, *read_rows, sep="\n", flush=True)
+    invariance = {
+        name: within_group_rows(dcign.transform(rows), row_factors)
+        for name, rows, row_factors in [("training", X_train, f_train), ("test", X_test, f_test)]
+    }
+    print(*invariance["training"], *invariance["test"], sep="\n", flush=True)
 
     long_rows, long_logs = [], []
     for learning_rate in LEARNING_RATES:
@@ -251,6 +313,34 @@ def main():
         "",
         *markdown_table(["read from", "test accuracy"], read_rows),
         "",
+        "## Whether the clamp's invariance holds on unseen rows",
+        "",
+        "The same DC-IGN's codes (transform) on the training rows and on the test rows, whose "
+        "own one-factor-varies groups are found as fit finds them (the split leaves some of "
+        "make_sprites' groups of ten on each side). For the groups that vary each factor: each "
+        "unit's variance within its group, as a share of the unit's variance over all rows of "
+        "the set. Training clamps every unit but the varying factor's in these groups, so off "
+        "the varying factor's own unit a share near 0 means the unit ignores that factor; the "
+        "free units' shares are of a variance near 0 (their KL is about 0). Last column: the "
+        "share of the varying factor's own unit's variance within these groups that an effect "
+        "of each of the factor's values, the same in every group, explains (least squares on "
+        "group indicators against group and value indicators): 1 when the unit moves with the "
+        "factor the same way in every group, near 0 when its moves have nothing in common from "
+        "group to group. *By chance*: the same for a unit of standard normal noise, which "
+        "the value indicators fit in part when there are few rows a value.",
+        "",
+        *(
+            line
+            for name, rows in invariance.items()
+            for line in (
+                f"{name.capitalize()} rows:",
+                "",
+                *markdown_table(
+                    ["groups varying", *UNITS, "explained by the factor", "by chance"], rows
+                ),
+                "",
+            )
+        ),
         "## Epochs",
         "",
         *epoch_log("DC-IGN, every rotation 0, seed 0", model),
