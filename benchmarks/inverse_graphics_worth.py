@@ -27,7 +27,8 @@ Data: ``make_sprites(6000, random_state=0)``, the 80/20 split (random_state 0) o
 - whether the clamp's invariance holds on unseen rows: for the groups that vary each factor,
   in the training rows and in the test rows, each unit's variance within its group as a share
   of its variance over all rows, for the same DC-IGN, and how much of the varying factor's
-  own unit's moves within those groups the factor's value explains the same way in every group.
+  own unit's moves within those groups the factor's value explains the same way in every group,
+  and what those moves are worth to the decoder.
 
 Writes benchmarks/results/inverse_graphics_worth.md.
 
@@ -158,12 +159,25 @@ def _explained_within_groups(unit, groups, values):
     return 1 - residual(by_both) / residual(by_group)
 
 
-def within_group_rows(codes, factors):
-    """For the groups varying each factor: each unit's variance within them, as a share of its
-    variance over all rows (0: the unit is constant within every group), and the share of the
-    factor's own unit's variance within them that the factor's value explains (1: the unit
-    moves with the factor the same way in every group), beside the same for a unit of noise (what
-    chance explains with as many groups and values). A row per factor."""
+def decoder_nll(model, codes, X):
+    """Mean Bernoulli NLL, in nats a row, of the rows ``X`` decoded from ``codes``."""
+    module = model.net_.module_.eval()
+    with torch.no_grad():
+        logits = module.decode(torch.tensor(codes, dtype=torch.float32))
+        target = torch.tensor(X, dtype=torch.float32)
+        nll = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return nll.sum(dim=1).mean().item()
+
+
+def within_group_rows(model, X, factors):
+    """For the groups of ``X`` varying each factor, with the model's codes: each unit's variance
+    within them, as a share of its variance over all rows (0: the unit is constant within every
+    group); the share of the factor's own unit's variance within them that the factor's value
+    explains (1: the unit moves with the factor the same way in every group), beside the same
+    for a unit of noise (what chance explains with as many groups and values); and the rows'
+    NLL decoded with every unit at its group mean but the factor's own, and with that one at
+    its group mean too (what the unit's moves are worth). A row per factor."""
+    codes = model.transform(X)
     groups = one_factor_groups(factors)
     total = codes.var(axis=0)
     noise = np.random.default_rng(0)
@@ -176,9 +190,13 @@ def within_group_rows(codes, factors):
             _explained_within_groups(unit, groups[member, 0], factors[member, k])
             for unit in (codes[member, k], noise.standard_normal(int(member.sum())))
         ]
+        clamped = codes[member] - deviation
+        own = clamped.copy()
+        own[:, k] = codes[member, k]
+        nll = [decoder_nll(model, c, X[member]) for c in (own, clamped)]
         label = f"{name} ({int(member.sum())} rows)"
         cells = ("-" if np.isnan(v) else f"{v:.2f}" for v in shares)
-        rows.append([label, *cells, *(f"{v:.2f}" for v in explained)])
+        rows.append([label, *cells, *(f"{v:.2f}" for v in explained + nll)])
     return rows
 
 
@@ -228,7 +246,7 @@ def main():
     ]
     print(*dcign_information, *read_rows, sep="\n", flush=True)
     invariance = {
-        name: within_group_rows(dcign.transform(rows), row_factors)
+        name: within_group_rows(dcign, rows, row_factors)
         for name, rows, row_factors in [("training", X_train, f_train), ("test", X_test, f_test)]
     }
     print(*invariance["training"], *invariance["test"], sep="\n", flush=True)
@@ -327,7 +345,11 @@ def main():
         "group indicators against group and value indicators): 1 when the unit moves with the "
         "factor the same way in every group, near 0 when its moves have nothing in common from "
         "group to group. *By chance*: the same for a unit of standard normal noise, which "
-        "the value indicators fit in part when there are few rows a value.",
+        "the value indicators fit in part when there are few rows a value. *NLL*: the rows "
+        "decoded (Bernoulli NLL in nats a row) from their codes with every unit at its group "
+        "mean but the varying factor's own, as training clamps them; *unit at mean*: with that "
+        "unit at its group mean too, so the difference is what the unit's moves within the "
+        "groups are worth to the decoder.",
         "",
         *(
             line
@@ -336,7 +358,15 @@ def main():
                 f"{name.capitalize()} rows:",
                 "",
                 *markdown_table(
-                    ["groups varying", *UNITS, "explained by the factor", "by chance"], rows
+                    [
+                        "groups varying",
+                        *UNITS,
+                        "explained by the factor",
+                        "by chance",
+                        "NLL",
+                        "NLL, unit at mean",
+                    ],
+                    rows,
                 ),
                 "",
             )
