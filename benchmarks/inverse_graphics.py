@@ -1,7 +1,8 @@
 """The inverse-graphics network against a beta-VAE: do code units follow named factors?
 
 Data: ``make_sprites(6000, random_state=0)`` (its default groups of rows that vary
-one factor), an 80/20 split (random_state 0). Models, for each seed:
+one factor; ``--linked``: groups linked through shared rows, ``linked=True``), an 80/20
+split (random_state 0). Models, for each seed:
 ``VAETransformer(7, likelihood="bernoulli", factor_dims=(1, 1, 1, 1, 1))`` fitted with
 the training rows' factors (DC-IGN), and ``VAETransformer(7, likelihood="bernoulli",
 beta=4.0)`` fitted on the same images alone. Measures on the test rows:
@@ -22,13 +23,15 @@ beta=4.0)`` fitted on the same images alone. Measures on the test rows:
   scale and position units score alone.
 
 Every epoch's time and loss are written. Writes benchmarks/results/inverse_graphics.md;
-``--dcign-params`` (JSON, added to the DC-IGN's parameters) writes
-inverse_graphics_variant.md instead.
+a run with ``--dcign-params`` (JSON, added to the DC-IGN's parameters) or ``--linked``
+needs a ``--tag`` and writes inverse_graphics_<tag>.md instead.
 
     python benchmarks/inverse_graphics.py
     python benchmarks/inverse_graphics.py --seeds 0 --max-iter 20
-    python benchmarks/inverse_graphics.py --seeds 0 --max-iter 60 \
-        --dcign-params '{"encoder_updates": "aggressive"}'
+    python benchmarks/inverse_graphics.py --dcign-params '{"encoder_updates": "aggressive"}' \
+        --tag aggressive
+    python benchmarks/inverse_graphics.py --linked --dcign-params '{"free_bits": 1.0}' \
+        --tag linked_free_bits
 """
 
 import argparse
@@ -199,8 +202,13 @@ def main():
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--dcign-params", type=json.loads, default={}, help="JSON object")
+    parser.add_argument("--linked", action="store_true", help="make_sprites(linked=True)")
+    parser.add_argument("--tag", default="", help="suffix of the results file")
     args = parser.parse_args()
-    X, factors = make_sprites(6000, random_state=0)
+    variant = bool(args.dcign_params) or args.linked
+    if variant and not args.tag:
+        parser.error("--dcign-params and --linked write a variant's file: name it with --tag")
+    X, factors = make_sprites(6000, linked=args.linked, random_state=0)
     X_train, X_test, f_train, f_test = train_test_split(X, factors, test_size=0.2, random_state=0)
     reader, reader_error = fit_reader()
     print("reader error", np.round(reader_error, 3), flush=True)
@@ -244,9 +252,10 @@ def main():
     header = ["model", "seed", "MIG", *(f"gap {f}" for f in FACTORS), "test NLL bound"]
     header += ["KL of units 1-7", "fit s"]
     extra = [f"{key}={value!r}" for key, value in args.dcign_params.items()]
+    linked = "linked=True, " if args.linked else ""
     body = [
-        f"make_sprites(6000, random_state=0), {len(X_train)} training and {len(X_test)} test "
-        "rows; VAETransformer(7, likelihood='bernoulli', random_state=seed, "
+        f"make_sprites(6000, {linked}random_state=0), {len(X_train)} training and "
+        f"{len(X_test)} test rows; VAETransformer(7, likelihood='bernoulli', random_state=seed, "
         f"max_iter={args.max_iter}) with {', '.join(['factor_dims=(1, 1, 1, 1, 1)', *extra])} "
         "and the training "
         "rows' factors (DC-IGN), or with beta=4.0 and no factors. MIG and the gap of each "
@@ -256,7 +265,7 @@ def main():
         "",
         *markdown_table(header, rows),
         "",
-        *([] if args.dcign_params else reference_section(X_train, f_train, X_test, f_test)),
+        *([] if variant else reference_section(X_train, f_train, X_test, f_test)),
         "## Intervention",
         "",
         "The DC-IGN's test codes with one factor's unit taken from another test row, decoded "
@@ -281,10 +290,8 @@ def main():
         "",
         *logs,
     ]
-    name, title = "inverse_graphics", "Inverse-graphics network: MIG and interventions"
-    if args.dcign_params:
-        name, title = f"{name}_variant", f"{title}, DC-IGN with {', '.join(extra)}"
-    print(write_result(name, title, body))
+    title = "Inverse-graphics network: MIG and interventions"
+    print(write_result("inverse_graphics", title, body, args.tag))
 
 
 if __name__ == "__main__":

@@ -178,23 +178,23 @@ def within_group_rows(model, X, factors):
     NLL decoded with every unit at its group mean but the factor's own, and with that one at
     its group mean too (what the unit's moves are worth). A row per factor."""
     codes = model.transform(X)
-    groups = one_factor_groups(factors)
     total = codes.var(axis=0)
     noise = np.random.default_rng(0)
     rows = []
+    memberships = one_factor_groups(factors)
     for k, name in enumerate(FACTORS):
-        member = groups[:, 1] == k
-        deviation = _deviation_from_means(codes[member], groups[member, 0])
+        member, group, _ = memberships[memberships[:, 2] == k].T
+        deviation = _deviation_from_means(codes[member], group)
         shares = (deviation**2).mean(axis=0) / np.where(total > 0, total, np.nan)
         explained = [
-            _explained_within_groups(unit, groups[member, 0], factors[member, k])
-            for unit in (codes[member, k], noise.standard_normal(int(member.sum())))
+            _explained_within_groups(unit, group, factors[member, k])
+            for unit in (codes[member, k], noise.standard_normal(len(member)))
         ]
         clamped = codes[member] - deviation
         own = clamped.copy()
         own[:, k] = codes[member, k]
         nll = [decoder_nll(model, c, X[member]) for c in (own, clamped)]
-        label = f"{name} ({int(member.sum())} rows)"
+        label = f"{name} ({len(member)} rows)"
         cells = ("-" if np.isnan(v) else f"{v:.2f}" for v in shares)
         rows.append([label, *cells, *(f"{v:.2f}" for v in explained + nll)])
     return rows

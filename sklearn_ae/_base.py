@@ -288,7 +288,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return None
 
     def _factor_groups(self, y, n_samples):
-        """Each row's one-factor-varies group and factor (``_factor_groups``), or None."""
+        """Rows' one-factor-varies group memberships (``_factor_groups``), or None."""
 
     def _after_fit(self, X, condition, rng):
         """Fit whatever the model needs besides the network (e.g. a code density)."""

@@ -12,7 +12,8 @@ which pulls it towards the value the group shares. The paper replaces the
 gradient by the pull alone; keeping the shared part makes training descend
 one objective: the bound with clamped units, plus the pull.
 
-:func:`one_factor_groups` finds the groups among rows of known factors;
+:func:`one_factor_groups` finds the groups among rows of known factors (a
+row may belong to several, one per factor);
 :func:`clamp_to_group_mean` is the clamp, applied to the posterior
 parameters in training.
 """
@@ -30,12 +31,15 @@ PULL_WEIGHT = 30.0
 
 
 def one_factor_groups(factors):
-    """Group ids and varying factors of rows whose factors are equal but for one.
+    """The one-factor-varies groups among rows of known factors: each row's memberships.
 
     For each factor in turn, rows whose other factors are all equal (and
     known) form a group when the factor itself takes at least two values
-    among them. A row joins the first such group found; rows in none, and rows
-    with a missing (NaN) factor, get group -1.
+    among them. A row belongs to every group it qualifies for, one per factor
+    at most: in a grid of renderings, an image lies in a group for each
+    factor, and the groups it joins are what carry the clamp's invariance from
+    one group to the next. Rows in no group, and rows with a missing (NaN)
+    factor, appear once with group -1.
 
     Parameters
     ----------
@@ -44,36 +48,37 @@ def one_factor_groups(factors):
 
     Returns
     -------
-    groups : ndarray of shape (n_samples, 2), dtype int64
-        Each row's group id (-1: none) and the factor its group varies (-1: none).
+    memberships : ndarray of shape (n_memberships, 3), dtype int64
+        One line per row and group it belongs to, ordered by row: the row's
+        index, the group id (-1: none) and the factor the group varies (-1:
+        none). Every row appears at least once.
 
     Examples
     --------
     >>> import numpy as np
-    >>> factors = np.array([[0, 1], [0, 2], [0, 3], [1, 5], [np.nan, 5]])
-    >>> one_factor_groups(factors).tolist()
-    [[0, 1], [0, 1], [0, 1], [-1, -1], [-1, -1]]
+    >>> factors = np.array([[0, 1], [0, 2], [3, 1], [9, 9], [np.nan, 5]])
+    >>> one_factor_groups(factors).tolist()  # row 0 varies factor 1 with row 1, factor 0 with row 2
+    [[0, 0, 0], [0, 1, 1], [1, 1, 1], [2, 0, 0], [3, -1, -1], [4, -1, -1]]
     """
     n_samples, n_factors = factors.shape
-    groups = np.full((n_samples, 2), -1, dtype=np.int64)
-    known = ~np.isnan(factors).any(axis=1)
-    next_id = 0
-    for j in range(n_factors):
-        free = known & (groups[:, 0] < 0)
-        rows = np.flatnonzero(free)
-        if len(rows) < 2:
-            break
-        others = np.delete(factors[rows], j, axis=1)
+    known = np.flatnonzero(~np.isnan(factors).any(axis=1))
+    found, next_id = [], 0
+    for j in range(n_factors if len(known) > 1 else 0):
+        others = np.delete(factors[known], j, axis=1)
         _, key = np.unique(others, axis=0, return_inverse=True)
         key = key.ravel()
         # Keys whose rows take at least two values of factor j.
-        pairs = np.unique(np.column_stack([key, factors[rows, j]]), axis=0)
+        pairs = np.unique(np.column_stack([key, factors[known, j]]), axis=0)
         varies = np.bincount(pairs[:, 0].astype(np.int64), minlength=key.max() + 1) > 1
         ids = np.cumsum(varies) - 1 + next_id
         chosen = varies[key]
-        groups[rows[chosen]] = np.column_stack([ids[key[chosen]], np.full(chosen.sum(), j)])
+        found.append(np.column_stack([known[chosen], ids[key[chosen]], np.full(chosen.sum(), j)]))
         next_id += int(varies.sum())
-    return groups
+    grouped = np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
+    alone = np.setdiff1d(np.arange(n_samples), grouped[:, 0])
+    memberships = np.concatenate([grouped, np.column_stack([alone, -np.ones((len(alone), 2))])])
+    memberships = memberships.astype(np.int64)
+    return memberships[np.lexsort((memberships[:, 2], memberships[:, 0]))]
 
 
 def clamped_units(varying, factor_dims, n_components):

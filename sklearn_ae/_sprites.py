@@ -52,15 +52,45 @@ def render(factors, image_size):
     return images.reshape(len(factors), -1)
 
 
-def draw_factors(n_samples, group_size, rng):
-    """Rows of factor values; each group of ``group_size`` rows varies one factor only."""
-    n_groups = -(-n_samples // group_size)
-    indices = np.column_stack([rng.randint(len(values), size=n_groups) for values in FACTOR_VALUES])
-    indices = np.repeat(indices, group_size, axis=0)
-    varying = np.repeat(rng.randint(len(FACTOR_VALUES), size=n_groups), group_size)
-    if group_size > 1:
-        rows = np.arange(len(indices))
-        sizes = np.array([len(values) for values in FACTOR_VALUES])
-        indices[rows, varying] = rng.randint(sizes[varying])
+def draw_factors(n_samples, group_size, rng, linked=False):
+    """Rows of factor values; each group of ``group_size`` rows varies one factor only.
+
+    With ``linked``, every group but the first shares its fixed factors with a row drawn
+    before it, which so belongs to both groups.
+    """
+    if linked and group_size > 1:
+        indices = _linked_indices(-(-n_samples // group_size), group_size, rng)
+    else:
+        indices = _independent_indices(-(-n_samples // group_size), group_size, rng)
     factors = np.column_stack([values[indices[:, j]] for j, values in enumerate(FACTOR_VALUES)])
     return factors[:n_samples]
+
+
+_SIZES = np.array([len(values) for values in FACTOR_VALUES])
+
+
+def _independent_indices(n_groups, group_size, rng):
+    """Grid indices of groups whose fixed factors are drawn afresh for each group."""
+    indices = np.column_stack([rng.randint(size, size=n_groups) for size in _SIZES])
+    indices = np.repeat(indices, group_size, axis=0)
+    varying = np.repeat(rng.randint(len(_SIZES), size=n_groups), group_size)
+    if group_size > 1:
+        indices[np.arange(len(indices)), varying] = rng.randint(_SIZES[varying])
+    return indices
+
+
+def _linked_indices(n_groups, group_size, rng):
+    """Grid indices of groups that each keep the fixed factors of an earlier row.
+
+    In a grid of renderings, such as the faces DC-IGN trains on, every image lies
+    in one group for each factor, so the clamp's invariance carries from group to
+    group; groups drawn afresh share no rows and leave each group free to code its
+    varying factor its own way.
+    """
+    indices = np.empty((n_groups * group_size, len(_SIZES)), dtype=np.int64)
+    for start in range(0, len(indices), group_size):
+        factor = rng.randint(len(_SIZES))
+        shared = indices[rng.randint(start)] if start else [rng.randint(size) for size in _SIZES]
+        indices[start : start + group_size] = shared
+        indices[start : start + group_size, factor] = rng.randint(_SIZES[factor], size=group_size)
+    return indices

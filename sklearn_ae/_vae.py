@@ -177,12 +177,14 @@ class VAETransformer(BaseAutoencoder):
         per known factor of variation, from unit 0 in order; the other units
         are free. ``fit(X, y=factors)`` then takes the rows' factors, one
         column per entry (NaN where unknown). Rows whose factors are equal
-        but for one form groups; in a training batch, every unit of a grouped
-        row but the varying factor's is clamped to its mean over the group
-        and pulled towards it, so each factor's units alone learn that factor
-        (free units, clamped in every group, are pulled towards varying only
-        with what no group varies). Rows in no group train the bound alone. ``transform`` and
-        ``sample`` need no factors. See :ref:`inverse-graphics`.
+        but for one form groups, and a row trains once in each group it
+        belongs to; in a training batch, every unit of a grouped row but the
+        varying factor's is clamped to its mean over the group and pulled
+        towards it, so each factor's units alone learn that factor (free
+        units, clamped in every group, are pulled towards varying only with
+        what no group varies). Rows in no group train the bound alone.
+        ``transform`` and ``sample`` need no factors. See
+        :ref:`inverse-graphics`.
 
     n_importance_samples : int, default=1
         Draws per row during training; above 1 trains on the
@@ -516,6 +518,14 @@ class VAETransformer(BaseAutoencoder):
             "factor_dims": None if self.factor_dims is None else tuple(self.factor_dims),
         }
 
+    def _training_data(self, X, y, partial, continuing, classes):
+        X, condition, memberships = super()._training_data(X, y, partial, continuing, classes)
+        if memberships is None:
+            return X, condition, None
+        # A row in several one-factor groups trains once in each of them (factor_dims refuses
+        # conditional=True, so there is no condition to repeat).
+        return X[memberships[:, 0]], condition, memberships[:, 1:]
+
     def _factor_groups(self, y, n_samples):
         if self.factor_dims is None:
             return None
@@ -540,8 +550,8 @@ class VAETransformer(BaseAutoencoder):
                 f"y has {factors.shape[1]} factor columns, but factor_dims={tuple(dims)} "
                 f"names {len(dims)} factors; give one column per factor."
             )
-        groups = one_factor_groups(factors)
-        if (groups[:, 0] < 0).all():
+        memberships = one_factor_groups(factors)
+        if (memberships[:, 1] < 0).all():
             warnings.warn(
                 "No training rows share every factor but one, so no units are clamped and "
                 "factor_dims has no effect; rows in groups that vary one factor "
@@ -549,7 +559,7 @@ class VAETransformer(BaseAutoencoder):
                 UserWarning,
                 stacklevel=4,
             )
-        return groups
+        return memberships
 
     def _trains_classifier(self):
         return self.conditional and self.semi_supervised_

@@ -178,7 +178,7 @@ def load_data(spec, target=None):
     return load_table(spec, target=target)
 
 
-def make_sprites(n_samples=1000, *, image_size=32, group_size=10, random_state=None):
+def make_sprites(n_samples=1000, *, image_size=32, group_size=10, linked=False, random_state=None):
     """Generate binary images of shapes whose factors of variation are known.
 
     Each image shows a square, an ellipse or a heart at one of 6 scales, 40
@@ -201,6 +201,12 @@ def make_sprites(n_samples=1000, *, image_size=32, group_size=10, random_state=N
         the inverse-graphics network (Kulkarni et al., 2015), which
         ``VAETransformer(factor_dims=...)`` finds from the factors. 1 draws
         every row's factors independently.
+    linked : bool, default=False
+        Whether each group after the first keeps the fixed factors of a row
+        drawn before it, so that row belongs to both groups and the groups
+        link up, as they do in a grid of renderings where every image lies in
+        a group for each factor. ``False`` draws each group's fixed factors
+        afresh: groups share no rows.
     random_state : int, RandomState instance or None, default=None
         Seeds the factors.
 
@@ -232,6 +238,8 @@ def make_sprites(n_samples=1000, *, image_size=32, group_size=10, random_state=N
     ]:
         if not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if not isinstance(linked, (bool, np.bool_)):
+        raise ValueError(f"linked must be True or False, got {linked!r}.")
     rng = check_random_state(random_state)
-    factors = draw_factors(n_samples, group_size, rng)
+    factors = draw_factors(n_samples, group_size, rng, linked)
     return render(factors, image_size), factors

@@ -18,20 +18,48 @@ FIVE = (1, 1, 1, 1, 1)
 
 def test_groups_found_from_the_factors_are_the_generated_ones():
     _, factors = make_sprites(300, group_size=5, random_state=0)
-    groups = one_factor_groups(factors)
-    for generated in groups.reshape(60, 5, 2):
+    memberships = one_factor_groups(factors)
+    assert np.array_equal(np.unique(memberships[:, 0]), np.arange(300))
+    for start in range(0, 300, 5):
+        generated = np.arange(start, start + 5)
         # A generated group varies one factor; drawn values may repeat, but its rows that
-        # differ from one another share a group id and its varying factor.
-        if len({tuple(row) for row in generated}) > 1:
-            assert (generated[:, 0] >= 0).all()
-            assert len(np.unique(generated[:, 1])) == 1
+        # differ from one another share a group and its varying factor.
+        if len({tuple(row) for row in factors[generated]}) > 1:
+            shared = None
+            for row in generated:
+                mine = {tuple(m) for m in memberships[memberships[:, 0] == row, 1:]}
+                shared = mine if shared is None else shared & mine
+            assert len(shared) == 1 and next(iter(shared))[0] >= 0
 
 
 def test_rows_with_missing_factors_or_no_partner_join_no_group():
     factors = np.array([[0.0, 1.0], [0.0, 2.0], [5.0, 5.0], [0.0, np.nan], [7.0, 8.0]])
-    groups = one_factor_groups(factors)
-    assert groups[:2, 1].tolist() == [1, 1] and groups[0, 0] == groups[1, 0]
-    assert (groups[2:] == -1).all()
+    memberships = one_factor_groups(factors)
+    assert memberships[:2, 2].tolist() == [1, 1] and memberships[0, 1] == memberships[1, 1]
+    assert memberships[2:, 0].tolist() == [2, 3, 4] and (memberships[2:, 1:] == -1).all()
+
+
+def test_a_row_belongs_to_a_group_for_each_factor_it_shares_with_others():
+    factors = np.array([[0.0, 1.0], [0.0, 2.0], [3.0, 1.0]])
+    memberships = one_factor_groups(factors)
+    # Row 0 varies factor 0 with row 2 and factor 1 with row 1: two groups.
+    assert memberships[memberships[:, 0] == 0, 2].tolist() == [0, 1]
+    assert len(np.unique(memberships[:, 1])) == 2
+
+
+def test_linked_sprites_put_rows_in_more_than_one_group():
+    _, factors = make_sprites(200, group_size=10, linked=True, random_state=0)
+    memberships = one_factor_groups(factors)
+    assert (memberships[:, 1] >= 0).all() and len(memberships) > len(factors)
+
+
+def test_a_row_trains_once_in_each_of_its_groups():
+    X, factors = make_sprites(60, image_size=8, group_size=5, linked=True, random_state=0)
+    model = VAETransformer(7, likelihood="bernoulli", factor_dims=FIVE)
+    X_train, _, groups = model._training_data(X, factors, False, False, None)
+    memberships = one_factor_groups(factors)
+    assert np.array_equal(X_train, X[memberships[:, 0]])
+    assert np.array_equal(groups, memberships[:, 1:])
 
 
 def _module_and_batch():

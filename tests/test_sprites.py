@@ -39,6 +39,25 @@ def test_the_same_factors_draw_the_same_image():
     np.testing.assert_array_equal(X[0::2][same], X[1::2][same])
 
 
+def test_linked_groups_keep_the_factors_of_an_earlier_row():
+    X, factors = make_sprites(200, group_size=10, linked=True, random_state=0)
+    X_again, factors_again = make_sprites(200, group_size=10, linked=True, random_state=0)
+    np.testing.assert_array_equal(factors, factors_again)
+    np.testing.assert_array_equal(X, X_again)
+    for start in range(10, 200, 10):
+        group = factors[start : start + 10]
+        fixed = np.flatnonzero((group == group[0]).all(axis=0))
+        assert len(fixed) >= 4  # the group varies one factor at most
+        # Some earlier row shares the group's fixed factors: the link between groups.
+        shares = (factors[:start, fixed] == group[0, fixed]).all(axis=1)
+        assert shares.any()
+
+
+def test_make_sprites_rejects_a_linked_that_is_not_a_bool():
+    with pytest.raises(ValueError, match="linked must be True or False"):
+        make_sprites(10, linked="yes")
+
+
 @pytest.mark.parametrize("name", ["n_samples", "image_size", "group_size"])
 def test_make_sprites_rejects_non_positive_sizes(name):
     with pytest.raises(ValueError, match=f"{name} must be a positive integer"):
