@@ -84,8 +84,8 @@ def _linked_indices(n_groups, group_size, rng):
 
     In a grid of renderings, such as the faces DC-IGN trains on, every image lies
     in one group for each factor, so the clamp's invariance carries from group to
-    group; groups drawn afresh share no rows and leave each group free to code its
-    varying factor its own way.
+    group; groups drawn afresh share rows only by chance, which leaves most groups
+    free to code their varying factor their own way.
     """
     indices = np.empty((n_groups * group_size, len(_SIZES)), dtype=np.int64)
     for start in range(0, len(indices), group_size):

@@ -206,7 +206,7 @@ def make_sprites(n_samples=1000, *, image_size=32, group_size=10, linked=False, 
         drawn before it, so that row belongs to both groups and the groups
         link up, as they do in a grid of renderings where every image lies in
         a group for each factor. ``False`` draws each group's fixed factors
-        afresh: groups share no rows.
+        afresh, so groups share rows only where chance repeats them.
     random_state : int, RandomState instance or None, default=None
         Seeds the factors.
 
