@@ -57,6 +57,8 @@ WITHHELD = [(), ("shape",), ("rotation",), ("shape", "rotation")]
 LONG_EPOCHS = 300
 # The units of a DC-IGN with factor_dims=FACTOR_DIMS and 7 units, in order.
 UNITS = (*FACTORS, "free", "free")
+# The variance of a unit's codes below which sklearn_ae.metrics.active_units calls it inactive.
+ACTIVE_VARIANCE = 0.01
 LEARNING_RATES = (1e-3, 3e-4)
 
 
@@ -185,18 +187,20 @@ def within_group_rows(model, X, factors):
     for k, name in enumerate(FACTORS):
         member, group, _ = memberships[memberships[:, 2] == k].T
         deviation = _deviation_from_means(codes[member], group)
-        shares = (deviation**2).mean(axis=0) / np.where(total > 0, total, np.nan)
+        # An inactive unit's variance is near 0, so its shares would only measure noise.
+        shares = (deviation**2).mean(axis=0) / np.where(total > ACTIVE_VARIANCE, total, np.nan)
         explained = [
             _explained_within_groups(unit, group, factors[member, k])
             for unit in (codes[member, k], noise.standard_normal(len(member)))
         ]
+        explained[0] = explained[0] if total[k] > ACTIVE_VARIANCE else np.nan
         clamped = codes[member] - deviation
         own = clamped.copy()
         own[:, k] = codes[member, k]
         nll = [decoder_nll(model, c, X[member]) for c in (own, clamped)]
         label = f"{name} ({len(member)} rows)"
-        cells = ("-" if np.isnan(v) else f"{v:.2f}" for v in shares)
-        rows.append([label, *cells, *(f"{v:.2f}" for v in explained + nll)])
+        cells = ("-" if np.isnan(v) else f"{v:.2f}" for v in [*shares, *explained, *nll])
+        rows.append([label, *cells])
     return rows
 
 
@@ -338,8 +342,10 @@ def main():
         "make_sprites' groups of ten on each side). For the groups that vary each factor: each "
         "unit's variance within its group, as a share of the unit's variance over all rows of "
         "the set. Training clamps every unit but the varying factor's in these groups, so off "
-        "the varying factor's own unit a share near 0 means the unit ignores that factor; the "
-        "free units' shares are of a variance near 0 (their KL is about 0). *Explained by the "
+        "the varying factor's own unit a share near 0 means the unit ignores that factor; a "
+        "unit whose codes vary by less than 0.01 over the set (inactive, as "
+        "sklearn_ae.metrics.active_units counts) shows -, and so does what the factor explains "
+        "of an inactive own unit. *Explained by the "
         "factor*: the share of the varying factor's own unit's variance within these groups "
         "that an effect of each of the factor's values, the same in every group, explains "
         "(least squares on group indicators against group and value indicators): 1 when the "
