@@ -58,10 +58,8 @@ def draw_factors(n_samples, group_size, rng, linked=False):
     With ``linked``, every group but the first shares its fixed factors with a row drawn
     before it, which so belongs to both groups.
     """
-    if linked and group_size > 1:
-        indices = _linked_indices(-(-n_samples // group_size), group_size, rng)
-    else:
-        indices = _independent_indices(-(-n_samples // group_size), group_size, rng)
+    draw = _linked_indices if linked and group_size > 1 else _independent_indices
+    indices = draw(-(-n_samples // group_size), group_size, rng)
     factors = np.column_stack([values[indices[:, j]] for j, values in enumerate(FACTOR_VALUES)])
     return factors[:n_samples]
 

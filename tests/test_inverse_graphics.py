@@ -25,10 +25,8 @@ def test_groups_found_from_the_factors_are_the_generated_ones():
         # A generated group varies one factor; drawn values may repeat, but its rows that
         # differ from one another share a group and its varying factor.
         if len({tuple(row) for row in factors[generated]}) > 1:
-            shared = None
-            for row in generated:
-                mine = {tuple(m) for m in memberships[memberships[:, 0] == row, 1:]}
-                shared = mine if shared is None else shared & mine
+            of_row = [memberships[memberships[:, 0] == r, 1:] for r in generated]
+            shared = set.intersection(*({tuple(m) for m in rows} for rows in of_row))
             assert len(shared) == 1 and next(iter(shared))[0] >= 0
 
 
