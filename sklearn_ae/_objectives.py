@@ -132,6 +132,33 @@ class ReconstructionObjective:
         return reconstruction, {"reconstruction": reconstruction}
 
 
+def floored_kl(per_unit_kl, free_bits):
+    """The KL charged for a batch: each unit's batch-mean KL raised to its floor, summed.
+
+    Parameters
+    ----------
+    per_unit_kl : torch.Tensor of shape (n_components,)
+        Batch-mean KL of each latent unit, in nats.
+    free_bits : float or array-like of shape (n_components,)
+        The floor of every unit, or of each unit in turn.
+
+    Returns
+    -------
+    charged : torch.Tensor
+        A scalar: below its floor a unit costs the floor, and gains nothing by
+        carrying less.
+
+    Examples
+    --------
+    >>> floored_kl(torch.tensor([0.2, 3.0]), 1.0).item()
+    4.0
+    >>> round(floored_kl(torch.tensor([0.2, 3.0]), [0.0, 1.0]).item(), 2)
+    3.2
+    """
+    floor = torch.as_tensor(free_bits, dtype=per_unit_kl.dtype, device=per_unit_kl.device)
+    return torch.maximum(per_unit_kl, floor).sum()
+
+
 class EvidenceBound:
     r"""Objective of a VAE: the negative (beta-weighted, annealed) ELBO, or the IWAE bound.
 
@@ -149,8 +176,8 @@ class EvidenceBound:
     kl_warmup : int, default=0
         Epochs over which the KL weight grows linearly from ``beta / kl_warmup``
         to ``beta``; 0 disables annealing.
-    free_bits : float, default=0.0
-        Minimum KL, in nats, charged per latent unit.
+    free_bits : float or array-like of shape (n_components,), default=0.0
+        Minimum KL, in nats, charged per latent unit (see :func:`floored_kl`).
     n_importance_samples : int, default=1
         Draws per row; above 1 the loss is the importance-weighted bound.
 
@@ -191,8 +218,7 @@ class EvidenceBound:
             loss = -importance_weighted_bound(log_likelihood + kl_weight * log_ratio).mean()
             return loss, {"reconstruction": -log_likelihood.mean(), "kl": -log_ratio.mean()}
         per_row, per_unit = elbo_terms(*posterior, eps)
-        charged_kl = per_unit.mean(dim=0).clamp(min=self.free_bits).sum()
-        loss = per_row.mean() + kl_weight * charged_kl
+        loss = per_row.mean() + kl_weight * floored_kl(per_unit.mean(dim=0), self.free_bits)
         return loss, {"reconstruction": per_row.mean(), "kl": per_unit.sum(dim=-1).mean()}
 
 
@@ -308,7 +334,7 @@ class SemiAmortizedBound(EvidenceBound):
         per_row, per_unit = elbo_terms(
             module, criterion, x, condition, *refined, standard_normal_draws(1, mean)
         )
-        charged_kl = per_unit.mean(dim=0).clamp(min=self.free_bits).sum()
+        charged_kl = floored_kl(per_unit.mean(dim=0), self.free_bits)
         loss = per_row.mean() + kl_weight * charged_kl + encoder_loss
         terms = {"reconstruction": per_row.mean(), "kl": per_unit.sum(dim=-1).mean()}
         return loss, {**terms, "encoder_bound": encoder_loss}
@@ -395,7 +421,7 @@ class SemiSupervisedBound(EvidenceBound):
         if not training:
             return per_row_reconstruction + per_unit_kl.sum() - entropy, {}
         kl_weight = self.kl_weight(len(net.history))
-        charged_kl = per_unit_kl.clamp(min=self.free_bits).sum()
+        charged_kl = floored_kl(per_unit_kl, self.free_bits)
         loss = (
             per_row_reconstruction
             + kl_weight * charged_kl

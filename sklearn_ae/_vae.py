@@ -115,11 +115,13 @@ class VAETransformer(BaseAutoencoder):
         when the decoder is strong and codes collapse to the prior early
         (posterior collapse); 0 disables it.
 
-    free_bits : float, default=0.0
+    free_bits : float or array-like of shape (n_components,), default=0.0
         Minimum KL in nats charged per latent unit, so the optimiser gains
         nothing by pushing a unit's KL below it: keeps units in use against
-        collapse without changing beta. With the mixture prior the floor
-        applies to the total KL divided evenly across units.
+        collapse without changing beta. One floor per unit floors each unit
+        in turn, e.g. only the factor units of ``factor_dims``, so that the
+        free units carry nothing they are not worth. With the mixture prior
+        the floor applies to the total KL divided evenly across units.
 
     committed_rate : float, default=0.0
         The delta-VAE's remedy for posterior collapse (Razavi et al., 2019):
@@ -305,7 +307,7 @@ class VAETransformer(BaseAutoencoder):
         "decoder": [StrOptions({"factorized", "autoregressive"})],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "kl_warmup": [Interval(numbers.Integral, 0, None, closed="left")],
-        "free_bits": [Interval(numbers.Real, 0, None, closed="left")],
+        "free_bits": [Interval(numbers.Real, 0, None, closed="left"), "array-like"],
         "committed_rate": [Interval(numbers.Real, 0, None, closed="left")],
         "svi_steps": [Interval(numbers.Integral, 0, None, closed="left")],
         "encoder_updates": [StrOptions({"joint", "aggressive"})],
@@ -600,7 +602,7 @@ class VAETransformer(BaseAutoencoder):
                     "bound sums over the classes; set svi_steps=0."
                 )
             return SemiSupervisedBound(
-                self.beta, self.kl_warmup, self.free_bits, self.classification_weight
+                self.beta, self.kl_warmup, self._kl_floor(), self.classification_weight
             )
         if self.svi_steps > 0:
             if self.factor_dims is not None:
@@ -614,8 +616,21 @@ class VAETransformer(BaseAutoencoder):
                     "svi_steps refines the posterior of the ELBO, not of the importance-"
                     "weighted bound; set n_importance_samples=1 or svi_steps=0."
                 )
-            return SemiAmortizedBound(self.beta, self.kl_warmup, self.free_bits, self.svi_steps)
-        return EvidenceBound(self.beta, self.kl_warmup, self.free_bits, self.n_importance_samples)
+            return SemiAmortizedBound(self.beta, self.kl_warmup, self._kl_floor(), self.svi_steps)
+        return EvidenceBound(self.beta, self.kl_warmup, self._kl_floor(), self.n_importance_samples)
+
+    def _kl_floor(self):
+        """``free_bits`` checked: a number, or one finite floor >= 0 per latent unit."""
+        if isinstance(self.free_bits, numbers.Real):
+            return float(self.free_bits)
+        floors = np.asarray(self.free_bits, dtype=np.float32)
+        if floors.shape != (self.n_components,) or not np.all(np.isfinite(floors) & (floors >= 0)):
+            raise ValueError(
+                f"free_bits takes one number, or one floor in nats (finite, >= 0) per latent "
+                f"unit: {self.n_components} for n_components={self.n_components}; got "
+                f"{self.free_bits!r}."
+            )
+        return floors
 
     def _sample_codes(self, n_samples, rng, condition=None):
         return self.net_.module_.prior.sample(n_samples, rng, condition)

@@ -16,6 +16,7 @@ from sklearn_ae._priors import (
     diagonal_gaussian_log_prob,
     make_prior,
 )
+from sklearn_ae.metrics import kl_per_dimension
 
 FAST = {"hidden_layer_sizes": (32,), "max_iter": 20, "random_state": 0}
 
@@ -221,6 +222,22 @@ def test_free_bits_keep_units_in_use(digits_split):
     collapsed = VAETransformer(**params).fit(X_train).net_.history[-1]["train_kl"]
     kept = VAETransformer(**params, free_bits=1.0).fit(X_train).net_.history[-1]["train_kl"]
     assert kept > collapsed
+
+
+def test_free_bits_per_unit_floor_only_those_units(digits_split):
+    X_train = digits_split[0]
+    floors = (1.0,) * 4 + (0.0,) * 4
+    # A KL weight that heavy empties every unit the floor does not hold open.
+    vae = VAETransformer(**FAST, n_components=8, beta=20.0, free_bits=floors).fit(X_train)
+    kl = kl_per_dimension(vae, X_train)
+    assert kl[:4].min() > 0.2 and kl[4:].max() < 0.05
+
+
+@pytest.mark.parametrize("free_bits", [(1.0, 0.0), (1.0, -1.0, 0.0), (1.0, np.nan, 0.0)])
+def test_free_bits_per_unit_must_be_one_finite_floor_per_unit(digits_split, free_bits):
+    vae = VAETransformer(**{**FAST, "max_iter": 1}, n_components=3, free_bits=free_bits)
+    with pytest.raises(ValueError, match="one floor in nats .* per latent unit: 3"):
+        vae.fit(digits_split[0])
 
 
 @pytest.mark.parametrize("kind", ["mixture_prior", "iwae", "denoising"])
