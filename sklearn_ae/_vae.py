@@ -119,8 +119,8 @@ class VAETransformer(BaseAutoencoder):
         Minimum KL in nats charged per latent unit, so the optimiser gains
         nothing by pushing a unit's KL below it: keeps units in use against
         collapse without changing beta. One floor per unit floors each unit
-        in turn, e.g. only the factor units of ``factor_dims``, so that the
-        free units carry nothing they are not worth. With the mixture prior
+        in turn, e.g. only the factor units of ``factor_dims``, while the
+        free units pay their full KL. With the mixture prior
         the floor applies to the total KL divided evenly across units.
 
     committed_rate : float, default=0.0
