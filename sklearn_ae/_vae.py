@@ -121,7 +121,8 @@ class VAETransformer(BaseAutoencoder):
         collapse without changing beta. One floor per unit floors each unit
         in turn, e.g. only the factor units of ``factor_dims``, while the
         free units pay their full KL. With the mixture prior
-        the floor applies to the total KL divided evenly across units.
+        the floor applies to the total KL divided evenly across units. Not
+        with ``n_importance_samples > 1``, whose bound has no KL term per unit.
 
     committed_rate : float, default=0.0
         The delta-VAE's remedy for posterior collapse (Razavi et al., 2019):
@@ -617,6 +618,11 @@ class VAETransformer(BaseAutoencoder):
                     "weighted bound; set n_importance_samples=1 or svi_steps=0."
                 )
             return SemiAmortizedBound(self.beta, self.kl_warmup, self._kl_floor(), self.svi_steps)
+        if self.n_importance_samples > 1 and np.any(self._kl_floor()):
+            raise ValueError(
+                "free_bits floors each unit's KL term of the ELBO, which the importance-"
+                "weighted bound does not have; set free_bits=0 or n_importance_samples=1."
+            )
         return EvidenceBound(self.beta, self.kl_warmup, self._kl_floor(), self.n_importance_samples)
 
     def _kl_floor(self):

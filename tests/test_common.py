@@ -21,7 +21,7 @@ ESTIMATORS = [
     AutoencoderTransformer(**FAST),
     AutoencoderTransformer(noise="masking", sparsity="kl", contractive_weight=1e-3, **FAST),
     VAETransformer(**FAST),
-    VAETransformer(prior="mixture", n_importance_samples=3, free_bits=0.1, kl_warmup=2, **FAST),
+    VAETransformer(prior="mixture", n_importance_samples=3, kl_warmup=2, **FAST),
     AutoencoderTransformer(neighbor_loss="umap", placement="neighbors", **FAST),
     VAETransformer(neighbor_loss="infonce", placement="neighbors", **FAST),
     AutoencoderTransformer(quantization="vq", codebook_size=16, codebook_dim=1, **FAST),

@@ -233,6 +233,12 @@ def test_free_bits_per_unit_floor_only_those_units(digits_split):
     assert kl[:4].min() > 0.2 and kl[4:].max() < 0.05
 
 
+def test_free_bits_refused_with_the_importance_weighted_bound(digits_split):
+    vae = VAETransformer(**{**FAST, "max_iter": 1}, free_bits=0.5, n_importance_samples=3)
+    with pytest.raises(ValueError, match="set free_bits=0 or n_importance_samples=1"):
+        vae.fit(digits_split[0])
+
+
 @pytest.mark.parametrize("free_bits", [(1.0, 0.0), (1.0, -1.0, 0.0), (1.0, np.nan, 0.0)])
 def test_free_bits_per_unit_must_be_one_finite_floor_per_unit(digits_split, free_bits):
     vae = VAETransformer(**{**FAST, "max_iter": 1}, n_components=3, free_bits=free_bits)
