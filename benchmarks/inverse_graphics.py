@@ -32,6 +32,8 @@ needs a ``--tag`` and writes inverse_graphics_<tag>.md instead.
         --tag aggressive
     python benchmarks/inverse_graphics.py --linked --dcign-params '{"free_bits": 1.0}' \
         --tag linked_free_bits
+    python benchmarks/inverse_graphics.py --seeds 0,1,2,3,4 --linked \
+        --dcign-params '{"free_bits": [1, 1, 1, 1, 1, 0, 0]}' --tag linked_factor_floor
 """
 
 import argparse
