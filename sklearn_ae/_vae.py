@@ -120,9 +120,9 @@ class VAETransformer(BaseAutoencoder):
         nothing by pushing a unit's KL below it: keeps units in use against
         collapse without changing beta. One floor per unit floors each unit
         in turn, e.g. only the factor units of ``factor_dims``, while the
-        free units pay their full KL. With the mixture prior
-        the floor applies to the total KL divided evenly across units. Not
-        with ``n_importance_samples > 1``, whose bound has no KL term per unit.
+        free units pay their full KL. With the mixture prior the floor
+        applies to the total KL divided evenly across units. Not with
+        ``n_importance_samples > 1``, whose bound has no KL term per unit.
 
     committed_rate : float, default=0.0
         The delta-VAE's remedy for posterior collapse (Razavi et al., 2019):
@@ -596,15 +596,14 @@ class VAETransformer(BaseAutoencoder):
         return [("aggressive_encoder_updates", AggressiveEncoderUpdates())]
 
     def _objective(self):
+        floor = self._kl_floor()
         if self._trains_classifier():
             if self.svi_steps > 0:
                 raise ValueError(
                     "svi_steps does not apply to semi-supervised training (y with -1), whose "
                     "bound sums over the classes; set svi_steps=0."
                 )
-            return SemiSupervisedBound(
-                self.beta, self.kl_warmup, self._kl_floor(), self.classification_weight
-            )
+            return SemiSupervisedBound(self.beta, self.kl_warmup, floor, self.classification_weight)
         if self.svi_steps > 0:
             if self.factor_dims is not None:
                 raise ValueError(
@@ -617,13 +616,13 @@ class VAETransformer(BaseAutoencoder):
                     "svi_steps refines the posterior of the ELBO, not of the importance-"
                     "weighted bound; set n_importance_samples=1 or svi_steps=0."
                 )
-            return SemiAmortizedBound(self.beta, self.kl_warmup, self._kl_floor(), self.svi_steps)
-        if self.n_importance_samples > 1 and np.any(self._kl_floor()):
+            return SemiAmortizedBound(self.beta, self.kl_warmup, floor, self.svi_steps)
+        if self.n_importance_samples > 1 and np.any(floor):
             raise ValueError(
                 "free_bits floors each unit's KL term of the ELBO, which the importance-"
                 "weighted bound does not have; set free_bits=0 or n_importance_samples=1."
             )
-        return EvidenceBound(self.beta, self.kl_warmup, self._kl_floor(), self.n_importance_samples)
+        return EvidenceBound(self.beta, self.kl_warmup, floor, self.n_importance_samples)
 
     def _kl_floor(self):
         """``free_bits`` checked: a number, or one finite floor >= 0 per latent unit."""
