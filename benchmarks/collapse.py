@@ -56,6 +56,7 @@ VARIANTS = {
     "prior=flow": {"prior": "flow", "n_prior_components": 4},
     "prior=normal": {"prior": "normal"},
     "n_prior_components=1": {"n_prior_components": 1},
+    "prior_em_iter=0": {"prior_em_iter": 0},
     "decoder=autoregressive": AUTOREGRESSIVE,
     **{f"autoregressive+{name}": {**AUTOREGRESSIVE, **p} for name, p in REMEDIES.items()},
     # The convolutional VAE, and with the PixelCNN decoder (the autoregressive one of conv).

@@ -459,7 +459,7 @@ class AutoencoderTransformer(BaseAutoencoder):
     def _encode_continuous(self, X):
         return self._map_batches(lambda x, c: self.net_.module_.continuous_code(x), X)
 
-    def _after_fit(self, X, condition, rng):
+    def _after_fit(self, X, condition, rng, partial):
         self.pretrain_history_ = getattr(self, "pretrain_history_", [])
         if self.quantization is not None:
             self._fit_code_prior(X, rng)

@@ -160,7 +160,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self._train(
                 X, train, valid, 1 if partial else self.max_iter, continuing, checkpoint, state
             )
-        self._after_fit(X, condition, rng)
+        self._after_fit(X, condition, rng, partial)
         self.placement_ = None
         if self.placement == "neighbors":
             # The training graph covers the map's rows unless validation rows were held out.
@@ -290,7 +290,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _factor_groups(self, y, n_samples):
         """Rows' one-factor-varies group memberships (``_factor_groups``), or None."""
 
-    def _after_fit(self, X, condition, rng):
+    def _after_fit(self, X, condition, rng, partial):
         """Fit whatever the model needs besides the network (e.g. a code density)."""
 
     def _decode_draws(self, Z, condition, rng):

@@ -8,10 +8,13 @@ conditional VAE's one-hot labels, of shape ``(n, n_labels)``; only
 """
 
 import math
+import warnings
 
 import numpy as np
 import torch
 from scipy.special import lambertw
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
 from torch import nn
 
 from ._validation import torch_generator
@@ -155,6 +158,55 @@ def sample_mixture(means, logvars, log_weights, rng):
     return means[rows, which] + np.exp(0.5 * logvars[rows, which]) * rng.standard_normal((n, d))
 
 
+def em_steps(means, logvars, logits, codes, n_iter):
+    """Up to ``n_iter`` EM steps of a diagonal Gaussian mixture on ``codes``, from its parameters.
+
+    Each step raises the mean of ``log p(z)`` over the codes, the term of the
+    ELBO that the prior's parameters enter (minus a constant): fitted to
+    draws from the training rows' posteriors, the prior moves towards their
+    aggregate. Training reaches it by gradient steps shared with the
+    network; a few EM steps from where training ended finish the job.
+
+    Parameters
+    ----------
+    means, logvars : torch.Tensor of shape (n_mixture_components, d)
+    logits : torch.Tensor of shape (n_mixture_components,)
+        The mixture's parameters; updated in place.
+    codes : ndarray of shape (n_codes, d)
+    n_iter : int
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> means, logvars, logits = torch.zeros(1, 2), torch.zeros(1, 2), torch.zeros(1)
+    >>> codes = np.random.RandomState(0).normal(3.0, 0.5, size=(500, 2))
+    >>> em_steps(means, logvars, logits, codes, n_iter=2)
+    >>> means.numpy().round(1), logvars.exp().numpy().round(2)
+    (array([[3., 3.]], dtype=float32), array([[0.24, 0.25]], dtype=float32))
+    """
+    as_array = lambda t: t.detach().double().cpu().numpy()  # noqa: E731
+    weights = torch.softmax(logits.detach().double(), dim=-1).cpu().numpy()
+    mixture = GaussianMixture(
+        len(weights),
+        covariance_type="diag",
+        max_iter=n_iter,
+        weights_init=weights / weights.sum(),
+        means_init=as_array(means),
+        precisions_init=np.exp(-as_array(logvars)),
+    )
+    with warnings.catch_warnings():
+        # Stopping before convergence is the point: a few steps from the trained prior.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mixture.fit(codes)
+    with torch.no_grad():
+        for parameter, value in [
+            (means, mixture.means_),
+            (logvars, np.log(mixture.covariances_)),
+            (logits, np.log(mixture.weights_)),
+        ]:
+            parameter.copy_(torch.as_tensor(value, dtype=parameter.dtype))
+
+
 class StandardNormalPrior(nn.Module):
     """p(z) = N(0, I); the KL to it is exact (closed form).
 
@@ -222,6 +274,11 @@ class MixturePrior(nn.Module):
 
     def kl(self, z, mean, logvar, condition=None):
         return monte_carlo_kl(self, z, mean, logvar)
+
+    def refit(self, codes, condition, n_iter):
+        """EM steps towards ``codes`` (:func:`em_steps`); skipped for fewer codes than Gaussians."""
+        if len(codes) >= len(self.logits):
+            em_steps(self.means, self.logvars, self.logits, codes, n_iter)
 
     def sample(self, n_samples, rng, condition=None):
         with torch.no_grad():
@@ -339,6 +396,20 @@ class LabelPrior(nn.Module):
             return monte_carlo_kl(self, z, mean, logvar, condition)
         means, logvars, _ = self._mixtures(condition)
         return kl_between_diagonal_gaussians(mean, logvar, means[:, 0], logvars[:, 0]).expand_as(z)
+
+    def refit(self, codes, condition, n_iter):
+        """EM steps of each label's mixture towards its rows' ``codes`` (:func:`em_steps`).
+
+        Rows with no label (a row of zeros, semi-supervised training) are left
+        out, and so is a label with fewer codes than Gaussians.
+        """
+        labeled = condition.sum(axis=1) == 1
+        labels = condition.argmax(axis=1)
+        for label in range(len(self.logits)):
+            rows = labeled & (labels == label)
+            if rows.sum() >= self.logits.shape[1]:
+                parameters = (self.means, self.logvars, self.logits)
+                em_steps(*(p.data[label] for p in parameters), codes[rows], n_iter)
 
     def sample(self, n_samples, rng, condition):
         with torch.no_grad():

@@ -34,6 +34,8 @@ from ._validation import check_labels, torch_generator
 _DRAWS_PER_PASS = 32
 # Draws per row for the ELBO that ``score`` reports (fixed seed, so deterministic).
 _ELBO_DRAWS = 10
+# Posterior draws per training row that the EM steps of a learned prior fit (prior_em_iter).
+_PRIOR_EM_DRAWS = 10
 # scikit-learn's mark of an unlabeled row.
 UNLABELED = -1
 
@@ -175,6 +177,15 @@ class VAETransformer(BaseAutoencoder):
         label prior's Gaussians per label (one gives an exact KL). ``None``:
         10 for the mixture and the flow, 20 per label.
 
+    prior_em_iter : int, default=2
+        After ``fit``, EM steps that move a learned mixture prior
+        (``"mixture"``, ``"label"``) towards the training rows' posteriors
+        (ten draws a row): gradient training leaves it short of them, and a
+        code drawn where no row's code lies decodes to a blur. On MNIST-5k's
+        conditional VAE, two steps drew samples that show their label more
+        often at a test bound as good or better. ``partial_fit`` and the
+        other priors skip it; 0 turns it off.
+
     factor_dims : tuple of int or None, default=None
         The inverse-graphics network (DC-IGN, Kulkarni et al., 2015): units
         per known factor of variation, from unit 0 in order; the other units
@@ -314,6 +325,7 @@ class VAETransformer(BaseAutoencoder):
         "encoder_updates": [StrOptions({"joint", "aggressive"})],
         "prior": [StrOptions({"auto", *PRIORS})],
         "n_prior_components": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "prior_em_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "factor_dims": [None, tuple, list],
         "n_importance_samples": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_score_samples": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -344,6 +356,7 @@ class VAETransformer(BaseAutoencoder):
         svi_steps=0,
         prior="auto",
         n_prior_components=None,
+        prior_em_iter=2,
         factor_dims=None,
         n_importance_samples=1,
         n_score_samples=200,
@@ -396,6 +409,7 @@ class VAETransformer(BaseAutoencoder):
         self.svi_steps = svi_steps
         self.prior = prior
         self.n_prior_components = n_prior_components
+        self.prior_em_iter = prior_em_iter
         self.factor_dims = factor_dims
         self.n_importance_samples = n_importance_samples
         self.n_score_samples = n_score_samples
@@ -637,6 +651,15 @@ class VAETransformer(BaseAutoencoder):
             )
         return floors
 
+    def _after_fit(self, X, condition, rng, partial):
+        refit = getattr(self.net_.module_.prior, "refit", None)
+        if refit is None or partial or self.prior_em_iter == 0:
+            return
+        mean, std = self._posterior(X, condition)
+        draws = mean + std * rng.standard_normal((_PRIOR_EM_DRAWS, *mean.shape))
+        repeated = None if condition is None else np.tile(condition, (_PRIOR_EM_DRAWS, 1))
+        refit(draws.reshape(-1, mean.shape[1]), repeated, self.prior_em_iter)
+
     def _sample_codes(self, n_samples, rng, condition=None):
         return self.net_.module_.prior.sample(n_samples, rng, condition)
 
@@ -722,8 +745,9 @@ class VAETransformer(BaseAutoencoder):
         mean, std : ndarrays of shape (n_samples, n_components)
             Draw from the posterior with ``mean + std * rng.standard_normal(mean.shape)``.
         """
-        X, condition = self._validated(X, y)
+        return self._posterior(*self._validated(X, y))
 
+    def _posterior(self, X, condition):
         def mean_and_std(x, c):
             mean, logvar = self.net_.module_.posterior_parameters(x, c)
             return mean, torch.exp(0.5 * logvar)
