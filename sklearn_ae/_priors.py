@@ -4,7 +4,10 @@ A prior gives ``log_prob(z, condition)``, ``kl(z, mean, logvar, condition)``
 (the KL of the diagonal Gaussian posterior to the prior, per latent unit, at
 the draws ``z``) and ``sample(n, rng, condition)``. ``condition`` holds a
 conditional VAE's one-hot labels, of shape ``(n, n_labels)``; only
-:class:`LabelPrior` reads it, the others are the same for every label.
+:class:`LabelPrior` reads it, the others are the same for every label. The
+learned mixtures also give ``refit(codes, condition, n_iter)``: EM steps
+towards draws from the training rows' posteriors (:func:`em_steps`), which
+the VAE takes after ``fit`` (``prior_em_iter``).
 """
 
 import math
