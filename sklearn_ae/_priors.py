@@ -187,15 +187,15 @@ def em_steps(means, logvars, logits, codes, n_iter):
     >>> means.numpy().round(1), logvars.exp().numpy().round(2)
     (array([[3., 3.]], dtype=float32), array([[0.24, 0.25]], dtype=float32))
     """
-    as_array = lambda t: t.detach().double().cpu().numpy()  # noqa: E731
-    weights = torch.softmax(logits.detach().double(), dim=-1).cpu().numpy()
+    means_, logvars_, logits_ = (p.detach().double().cpu() for p in (means, logvars, logits))
+    weights = torch.softmax(logits_, dim=-1).numpy()
     mixture = GaussianMixture(
         len(weights),
         covariance_type="diag",
         max_iter=n_iter,
         weights_init=weights / weights.sum(),
-        means_init=as_array(means),
-        precisions_init=np.exp(-as_array(logvars)),
+        means_init=means_.numpy(),
+        precisions_init=np.exp(-logvars_.numpy()),
     )
     with warnings.catch_warnings():
         # Stopping before convergence is the point: a few steps from the trained prior.
