@@ -52,32 +52,38 @@ def render(factors, image_size):
     return images.reshape(len(factors), -1)
 
 
-def draw_factors(n_samples, group_size, rng, linked=False):
+# The grid's rotations within a quarter turn: over these, every shape shows each rotation
+# differently (a square looks the same a quarter turn on, an ellipse half a turn on).
+QUARTER_TURN = len(FACTOR_VALUES[2]) // 4
+
+
+def draw_factors(n_samples, group_size, rng, linked=False, rotation_range="full"):
     """Rows of factor values; each group of ``group_size`` rows varies one factor only.
 
     With ``linked``, every group but the first shares its fixed factors with a row drawn
-    before it, which so belongs to both groups.
+    before it, which so belongs to both groups. ``rotation_range="quarter"`` draws the
+    rotation from the grid's first quarter turn only.
     """
+    sizes = np.array([len(values) for values in FACTOR_VALUES])
+    if rotation_range == "quarter":
+        sizes[2] = QUARTER_TURN
     draw = _linked_indices if linked and group_size > 1 else _independent_indices
-    indices = draw(-(-n_samples // group_size), group_size, rng)
+    indices = draw(-(-n_samples // group_size), group_size, sizes, rng)
     factors = np.column_stack([values[indices[:, j]] for j, values in enumerate(FACTOR_VALUES)])
     return factors[:n_samples]
 
 
-_SIZES = np.array([len(values) for values in FACTOR_VALUES])
-
-
-def _independent_indices(n_groups, group_size, rng):
-    """Grid indices of groups whose fixed factors are drawn afresh for each group."""
-    indices = np.column_stack([rng.randint(size, size=n_groups) for size in _SIZES])
+def _independent_indices(n_groups, group_size, sizes, rng):
+    """Grid indices (below ``sizes``) of groups whose fixed factors are drawn afresh."""
+    indices = np.column_stack([rng.randint(size, size=n_groups) for size in sizes])
     indices = np.repeat(indices, group_size, axis=0)
-    varying = np.repeat(rng.randint(len(_SIZES), size=n_groups), group_size)
+    varying = np.repeat(rng.randint(len(sizes), size=n_groups), group_size)
     if group_size > 1:
-        indices[np.arange(len(indices)), varying] = rng.randint(_SIZES[varying])
+        indices[np.arange(len(indices)), varying] = rng.randint(sizes[varying])
     return indices
 
 
-def _linked_indices(n_groups, group_size, rng):
+def _linked_indices(n_groups, group_size, sizes, rng):
     """Grid indices of groups that each keep the fixed factors of an earlier row.
 
     In a grid of renderings, such as the faces DC-IGN trains on, every image lies
@@ -85,10 +91,10 @@ def _linked_indices(n_groups, group_size, rng):
     group; groups drawn afresh share rows only by chance, which leaves most groups
     free to code their varying factor their own way.
     """
-    indices = np.empty((n_groups * group_size, len(_SIZES)), dtype=np.int64)
+    indices = np.empty((n_groups * group_size, len(sizes)), dtype=np.int64)
     for start in range(0, len(indices), group_size):
-        factor = rng.randint(len(_SIZES))
-        shared = indices[rng.randint(start)] if start else [rng.randint(size) for size in _SIZES]
+        factor = rng.randint(len(sizes))
+        shared = indices[rng.randint(start)] if start else [rng.randint(size) for size in sizes]
         indices[start : start + group_size] = shared
-        indices[start : start + group_size, factor] = rng.randint(_SIZES[factor], size=group_size)
+        indices[start : start + group_size, factor] = rng.randint(sizes[factor], size=group_size)
     return indices

@@ -178,7 +178,15 @@ def load_data(spec, target=None):
     return load_table(spec, target=target)
 
 
-def make_sprites(n_samples=1000, *, image_size=32, group_size=10, linked=False, random_state=None):
+def make_sprites(
+    n_samples=1000,
+    *,
+    image_size=32,
+    group_size=10,
+    linked=False,
+    rotation_range="full",
+    random_state=None,
+):
     """Generate binary images of shapes whose factors of variation are known.
 
     Each image shows a square, an ellipse or a heart at one of 6 scales, 40
@@ -207,6 +215,13 @@ def make_sprites(n_samples=1000, *, image_size=32, group_size=10, linked=False, 
         link up, as they do in a grid of renderings where every image lies in
         a group for each factor. ``False`` draws each group's fixed factors
         afresh, so groups share rows only where chance repeats them.
+    rotation_range : {"full", "quarter"}, default="full"
+        ``"full"``: the 40 rotations of dSprites over a full turn, for every
+        shape. A square then looks the same a quarter turn on and an ellipse
+        half a turn on, so the image does not tell their rotation: the factors
+        are not a function of the image. ``"quarter"``: the first 10 of those
+        rotations, within a quarter turn, over which every shape shows each
+        rotation differently, so every factor can be read from the image.
     random_state : int, RandomState instance or None, default=None
         Seeds the factors.
 
@@ -240,6 +255,8 @@ def make_sprites(n_samples=1000, *, image_size=32, group_size=10, linked=False, 
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     if not isinstance(linked, (bool, np.bool_)):
         raise ValueError(f"linked must be True or False, got {linked!r}.")
+    if rotation_range not in ("full", "quarter"):
+        raise ValueError(f'rotation_range must be "full" or "quarter", got {rotation_range!r}.')
     rng = check_random_state(random_state)
-    factors = draw_factors(n_samples, group_size, rng, linked)
+    factors = draw_factors(n_samples, group_size, rng, linked, rotation_range)
     return render(factors, image_size), factors

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from sklearn_ae._sprites import FACTOR_VALUES, render
 from sklearn_ae.datasets import make_sprites
 from sklearn_ae.metrics import factor_information, mutual_information_gap
 
@@ -51,6 +52,28 @@ def test_linked_groups_keep_the_factors_of_an_earlier_row():
         # Some earlier row shares the group's fixed factors: the link between groups.
         shares = (factors[:start, fixed] == group[0, fixed]).all(axis=1)
         assert shares.any()
+
+
+def test_a_quarter_turn_shows_on_a_heart_but_not_on_a_square():
+    angle = FACTOR_VALUES[2][3]
+    turned = [[shape, 1.0, a, 0.5, 0.5] for shape in (0, 2) for a in (angle, angle + np.pi / 2)]
+    square, square_turned, heart, heart_turned = render(np.array(turned), 32)
+    np.testing.assert_array_equal(square, square_turned)
+    assert (heart != heart_turned).sum() > 20
+
+
+def test_quarter_rotation_range_keeps_the_grid_within_a_quarter_turn():
+    X, factors = make_sprites(3000, rotation_range="quarter", random_state=0)
+    counts = [len(np.unique(column)) for column in factors.T]
+    assert counts == [3, 6, 10, 32, 32]
+    np.testing.assert_array_equal(np.unique(factors[:, 2]), FACTOR_VALUES[2][:10])
+    assert (factors[:, 2] < np.pi / 2).all()
+    assert X.shape == (3000, 1024)
+
+
+def test_make_sprites_rejects_an_unknown_rotation_range():
+    with pytest.raises(ValueError, match='rotation_range must be "full" or "quarter"'):
+        make_sprites(10, rotation_range="half")
 
 
 def test_make_sprites_rejects_a_linked_that_is_not_a_bool():
