@@ -56,9 +56,8 @@ from sklearn_ae.metrics import kl_per_dimension, mutual_information_gap
 
 FACTORS = ("shape", "scale", "rotation", "x", "y")
 FACTOR_DIMS = (1, 1, 1, 1, 1)
-# Read-back columns of each factor (rotation: cosine and sine) and their ranges.
+# Read-back columns of each factor (rotation: cosine and sine).
 READ_COLUMNS = {"shape": [0], "scale": [1], "rotation": [2, 3], "x": [4], "y": [5]}
-READ_RANGES = np.array([2.0, 0.5, 2.0, 2.0, 1.0, 1.0])
 # The factors the regressor reads back to within 10% of their range on held-out images.
 READABLE = ("scale", "x", "y")
 
@@ -69,9 +68,10 @@ def readable(factors):
     return np.column_stack([factors[:, :2], np.cos(angle), np.sin(angle), factors[:, 3:]])
 
 
-def fit_reader(seed=1):
-    """A regressor from images to factors, trained on other generated images; its test error."""
-    X, factors = make_sprites(12000, random_state=seed)
+def fit_reader(rotation_range, seed=1):
+    """A regressor from images to factors, trained on other generated images; its test error
+    as a share of each read-back column's range, and those ranges."""
+    X, factors = make_sprites(12000, rotation_range=rotation_range, random_state=seed)
     targets = readable(factors)
     network = MLPRegressor(
         hidden_layer_sizes=(256,), max_iter=200, early_stopping=True, random_state=0
@@ -80,8 +80,9 @@ def fit_reader(seed=1):
         make_pipeline(StandardScaler(), network), transformer=StandardScaler()
     )
     reader.fit(X[:10000], targets[:10000])
-    error = np.abs(reader.predict(X[10000:]) - targets[10000:]).mean(axis=0) / READ_RANGES
-    return reader, error
+    ranges = np.ptp(targets, axis=0)
+    error = np.abs(reader.predict(X[10000:]) - targets[10000:]).mean(axis=0) / ranges
+    return reader, error, ranges
 
 
 def grid_indices(factors):
@@ -130,7 +131,7 @@ def supervised_codes(X_train, f_train, X_test, epochs=30, seed=0):
     return np.column_stack([values[p] for values, p in zip(FACTOR_VALUES, predicted, strict=True)])
 
 
-def reference_section(X_train, f_train, X_test, f_test):
+def reference_section(X_train, f_train, X_test, f_test, rotation_range):
     """The table of what a supervised reader's codes score, with and without shape and rotation."""
     codes = supervised_codes(X_train, f_train, X_test)
     accuracy = (grid_indices(codes) == grid_indices(f_test)).mean(axis=0)
@@ -150,9 +151,14 @@ def reference_section(X_train, f_train, X_test, f_test):
         "30 epochs on the training rows' factors, seed 0) predicts for one factor. Its share of "
         "test rows read exactly on each factor's grid (shape, scale, rotation, x, y): "
         + ", ".join(f"{a:.3f}" for a in accuracy)
-        + ". A square's rotation is known only up to a quarter turn and an ellipse's up to "
-        "a half turn, so no code reads rotation exactly on more than about "
-        "(1 + 1/2 + 1/4) / 3 = 0.58 of the rows.",
+        + (
+            ". A square's rotation is known only up to a quarter turn and an ellipse's up to "
+            "a half turn, so no code reads rotation exactly on more than about "
+            "(1 + 1/2 + 1/4) / 3 = 0.58 of the rows."
+            if rotation_range == "full"
+            else ". Every rotation lies within a quarter turn, over which each shape shows it "
+            "differently."
+        ),
         "",
         *markdown_table(["codes", "MIG", *(f"gap {f}" for f in FACTORS)], rows),
         "",
@@ -176,7 +182,7 @@ def factor_gaps(codes, factors):
     return [mutual_information_gap(codes, factors[:, [k]]) for k in range(factors.shape[1])]
 
 
-def intervention(model, Z, reader, rng):
+def intervention(model, Z, reader, ranges, rng):
     """Per factor: correlation with the donor's read-back, own change, the most-changed other
     factor and its change, and the largest change among the other READABLE factors."""
     donors = rng.permutation(len(Z))
@@ -191,7 +197,7 @@ def intervention(model, Z, reader, rng):
         read = reader.predict(model.inverse_transform(changed) > 0.5)
         columns = READ_COLUMNS[name]
         follows = np.mean([np.corrcoef(read[:, c], read_donor[:, c])[0, 1] for c in columns])
-        change = np.abs(read - read_original).mean(axis=0) / READ_RANGES
+        change = np.abs(read - read_original).mean(axis=0) / ranges
         others = {other: change[READ_COLUMNS[other]].max() for other in FACTORS if other != name}
         most = max(others, key=others.get)
         readable_others = max(others[other] for other in READABLE if other != name)
@@ -205,14 +211,19 @@ def main():
     parser.add_argument("--max-iter", type=int, default=100)
     parser.add_argument("--dcign-params", type=json.loads, default={}, help="JSON object")
     parser.add_argument("--linked", action="store_true", help="make_sprites(linked=True)")
+    parser.add_argument("--rotation-range", default="full", choices=["full", "quarter"])
     parser.add_argument("--tag", default="", help="suffix of the results file")
     args = parser.parse_args()
-    variant = bool(args.dcign_params) or args.linked
-    if variant and not args.tag:
-        parser.error("--dcign-params and --linked write a variant's file: name it with --tag")
-    X, factors = make_sprites(6000, linked=args.linked, random_state=0)
+    other_data = args.linked or args.rotation_range != "full"
+    if (args.dcign_params or other_data) and not args.tag:
+        parser.error(
+            "--dcign-params, --linked and --rotation-range write a variant's file: name it "
+            "with --tag"
+        )
+    data_args = {"linked": args.linked, "rotation_range": args.rotation_range}
+    X, factors = make_sprites(6000, **data_args, random_state=0)
     X_train, X_test, f_train, f_test = train_test_split(X, factors, test_size=0.2, random_state=0)
-    reader, reader_error = fit_reader()
+    reader, reader_error, read_ranges = fit_reader(args.rotation_range)
     print("reader error", np.round(reader_error, 3), flush=True)
     rows, effects, logs = [], [], []
     for seed in [int(s) for s in args.seeds.split(",")]:
@@ -244,7 +255,7 @@ def main():
             if "factor_dims" in params:
                 for factor, (follows, own, most, most_change, readable) in zip(
                     FACTORS,
-                    intervention(model, Z, reader, np.random.RandomState(seed)),
+                    intervention(model, Z, reader, read_ranges, np.random.RandomState(seed)),
                     strict=True,
                 ):
                     effects.append(
@@ -254,9 +265,10 @@ def main():
     header = ["model", "seed", "MIG", *(f"gap {f}" for f in FACTORS), "test NLL bound"]
     header += ["KL of units 1-7", "fit s"]
     extra = [f"{key}={value!r}" for key, value in args.dcign_params.items()]
-    linked = "linked=True, " if args.linked else ""
+    defaults = {"linked": False, "rotation_range": "full"}
+    data = "".join(f"{k}={v!r}, " for k, v in data_args.items() if v != defaults[k])
     body = [
-        f"make_sprites(6000, {linked}random_state=0), {len(X_train)} training and "
+        f"make_sprites(6000, {data}random_state=0), {len(X_train)} training and "
         f"{len(X_test)} test rows; VAETransformer(7, likelihood='bernoulli', random_state=seed, "
         f"max_iter={args.max_iter}) with {', '.join(['factor_dims=(1, 1, 1, 1, 1)', *extra])} "
         "and the training "
@@ -267,12 +279,18 @@ def main():
         "",
         *markdown_table(header, rows),
         "",
-        *([] if variant else reference_section(X_train, f_train, X_test, f_test)),
+        # The reference depends on the data only: written once for each kind of data.
+        *(
+            []
+            if args.dcign_params
+            else reference_section(X_train, f_train, X_test, f_test, args.rotation_range)
+        ),
         "## Intervention",
         "",
         "The DC-IGN's test codes with one factor's unit taken from another test row, decoded "
-        "(pixels > 0.5) and read back by an MLP regressor trained on make_sprites(12000, "
-        "random_state=1)'s first 10,000 images. *follows*: correlation of the changed "
+        f"(pixels > 0.5) and read back by an MLP regressor trained on make_sprites(12000, "
+        f"rotation_range={args.rotation_range!r}, random_state=1)'s first 10,000 images. "
+        "*follows*: correlation of the changed "
         "factor's read-back with the other row's; *own change* and *its change*: "
         "mean absolute change of the read-back, as a share of the factor's range, for the "
         "changed factor and for the most-changed other one; the last column for the most-"
