@@ -1,8 +1,9 @@
 """The inverse-graphics network against a beta-VAE: do code units follow named factors?
 
 Data: ``make_sprites(6000, random_state=0)`` (its default groups of rows that vary
-one factor; ``--linked``: groups linked through shared rows, ``linked=True``), an 80/20
-split (random_state 0). Models, for each seed:
+one factor; ``--linked``: groups linked through shared rows, ``linked=True``;
+``--rotation-range quarter``: rotations within a quarter turn, which every shape shows),
+an 80/20 split (random_state 0). Models, for each seed:
 ``VAETransformer(7, likelihood="bernoulli", factor_dims=(1, 1, 1, 1, 1))`` fitted with
 the training rows' factors (DC-IGN), and ``VAETransformer(7, likelihood="bernoulli",
 beta=4.0)`` fitted on the same images alone. Measures on the test rows:
@@ -12,19 +13,20 @@ beta=4.0)`` fitted on the same images alone. Measures on the test rows:
   tells a unit that carries nothing;
 - intervention (DC-IGN only): every test code gets the units of one factor from another
   test row's code, and the decoded image is read back by a regressor trained on 10,000
-  other generated images (``make_sprites(10000, random_state=1)``; rotation read as its
-  cosine and sine). For the changed factor: the correlation of the read-back value with
-  the other row's read-back value; for every other factor: the mean absolute change of
-  its read-back value, as a share of the factor's range (rotation: of the range of its
-  cosine and sine, 2);
-- a supervised reference (defaults only): the MIG of codes made by a supervised reader, a
+  other generated images of the same rotation range (``make_sprites(12000,
+  random_state=1)``'s first 10,000; rotation read as its cosine and sine). For the changed
+  factor: the correlation of the read-back value with the other row's read-back value; for
+  every other factor: the mean absolute change of its read-back value, as a share of the
+  range of the reader's training targets (rotation: of its cosine's and sine's);
+- a supervised reference (runs without ``--dcign-params``, once for each kind of data):
+  the MIG of codes made by a supervised reader, a
   small CNN trained on the training rows' factors that predicts each factor's grid value,
   and of the same codes with the shape and rotation units replaced by noise: what its
   scale and position units score alone.
 
 Every epoch's time and loss are written. Writes benchmarks/results/inverse_graphics.md;
-a run with ``--dcign-params`` (JSON, added to the DC-IGN's parameters) or ``--linked``
-needs a ``--tag`` and writes inverse_graphics_<tag>.md instead.
+a run with ``--dcign-params`` (JSON, added to the DC-IGN's parameters), ``--linked`` or
+``--rotation-range quarter`` needs a ``--tag`` and writes inverse_graphics_<tag>.md instead.
 
     python benchmarks/inverse_graphics.py
     python benchmarks/inverse_graphics.py --seeds 0 --max-iter 20
@@ -34,6 +36,7 @@ needs a ``--tag`` and writes inverse_graphics_<tag>.md instead.
         --tag linked_free_bits
     python benchmarks/inverse_graphics.py --seeds 0,1,2,3,4 --linked \
         --dcign-params '{"free_bits": [1, 1, 1, 1, 1, 0, 0]}' --tag linked_factor_floor
+    python benchmarks/inverse_graphics.py --rotation-range quarter --tag quarter
 """
 
 import argparse
