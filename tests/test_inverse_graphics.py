@@ -12,6 +12,7 @@ from sklearn_ae._likelihoods import BinaryCrossEntropy
 from sklearn_ae._modules import VariationalAutoencoder
 from sklearn_ae._objectives import EvidenceBound
 from sklearn_ae.datasets import make_sprites
+from sklearn_ae.metrics import factor_information
 
 FIVE = (1, 1, 1, 1, 1)
 
@@ -142,6 +143,27 @@ def test_each_factor_unit_follows_its_factor(sprites):
     # The x unit (3) follows x and not y; the y unit (4) the reverse.
     assert abs(correlation[3, 3]) > 0.8 and abs(correlation[3, 4]) < 0.3
     assert abs(correlation[4, 4]) > 0.8 and abs(correlation[4, 3]) < 0.3
+
+
+def test_shape_and_rotation_units_learn_their_factors_where_the_image_tells_them():
+    # Within a quarter turn every shape shows its rotation, so the clamp's demands agree.
+    X, factors = make_sprites(
+        1500, image_size=24, linked=True, rotation_range="quarter", random_state=0
+    )
+    model = VAETransformer(
+        7,
+        likelihood="bernoulli",
+        factor_dims=FIVE,
+        free_bits=(1, 1, 1, 1, 1, 0, 0),
+        hidden_layer_sizes=(256,),
+        max_iter=120,
+        random_state=0,
+    ).fit(X, factors)
+    information = factor_information(model.transform(X), factors)
+    # The shape unit carries more of the shape than any other unit, by a clear margin (0.33
+    # and 0.40 on seeds 0 and 2), and the rotation unit the most of the rotation.
+    assert information[0, 0] > np.delete(information[:, 0], 0).max() + 0.2
+    assert information[:, 2].argmax() == 2
 
 
 def test_rows_with_missing_factors_train_the_bound(sprites):
