@@ -164,6 +164,8 @@ def sample_mixture(means, logvars, log_weights, rng):
 def em_steps(means, logvars, logits, codes, n_iter):
     """Up to ``n_iter`` EM steps of a diagonal Gaussian mixture on ``codes``, from its parameters.
 
+    Nothing changes when there are fewer codes than Gaussians.
+
     Each step raises the mean of ``log p(z)`` over the codes, the term of the
     ELBO that the prior's parameters enter (minus a constant): fitted to
     draws from the training rows' posteriors, the prior moves towards their
@@ -187,13 +189,15 @@ def em_steps(means, logvars, logits, codes, n_iter):
     >>> means.numpy().round(1), logvars.exp().numpy().round(2)
     (array([[3., 3.]], dtype=float32), array([[0.24, 0.25]], dtype=float32))
     """
+    if len(codes) < len(logits):
+        return
     means_, logvars_, logits_ = (p.detach().double().cpu() for p in (means, logvars, logits))
     weights = torch.softmax(logits_, dim=-1).numpy()
     mixture = GaussianMixture(
         len(weights),
         covariance_type="diag",
         max_iter=n_iter,
-        weights_init=weights / weights.sum(),
+        weights_init=weights,
         means_init=means_.numpy(),
         precisions_init=np.exp(-logvars_.numpy()),
     )
@@ -279,9 +283,8 @@ class MixturePrior(nn.Module):
         return monte_carlo_kl(self, z, mean, logvar)
 
     def refit(self, codes, condition, n_iter):
-        """EM steps towards ``codes`` (:func:`em_steps`); skipped for fewer codes than Gaussians."""
-        if len(codes) >= len(self.logits):
-            em_steps(self.means, self.logvars, self.logits, codes, n_iter)
+        """EM steps towards ``codes`` (:func:`em_steps`)."""
+        em_steps(self.means, self.logvars, self.logits, codes, n_iter)
 
     def sample(self, n_samples, rng, condition=None):
         with torch.no_grad():
@@ -408,11 +411,10 @@ class LabelPrior(nn.Module):
         """
         labeled = condition.sum(axis=1) == 1
         labels = condition.argmax(axis=1)
+        parameters = (self.means, self.logvars, self.logits)
         for label in range(len(self.logits)):
             rows = labeled & (labels == label)
-            if rows.sum() >= self.logits.shape[1]:
-                parameters = (self.means, self.logvars, self.logits)
-                em_steps(*(p.data[label] for p in parameters), codes[rows], n_iter)
+            em_steps(*(p.data[label] for p in parameters), codes[rows], n_iter)
 
     def sample(self, n_samples, rng, condition):
         with torch.no_grad():
