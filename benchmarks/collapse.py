@@ -53,6 +53,13 @@ VARIANTS = {
     **REMEDIES,
     # A lower weight of the KL term in training; score still reports the ELBO (beta 1).
     **{f"beta={beta}": {"beta": beta} for beta in (0.5, 0.25)},
+    # More optimizer steps: more epochs, or smaller batches on small data in as many epochs.
+    "max_iter=300": {"max_iter": 300},
+    "batch_size=auto": {"batch_size": "auto"},
+    **{
+        f"batch_size=auto+{name}": {"batch_size": "auto", **REMEDIES[name]}
+        for name in ("free_bits=0.25", "committed_rate=0.1")
+    },
     "prior=flow": {"prior": "flow", "n_prior_components": 4},
     "prior=normal": {"prior": "normal"},
     "n_prior_components=1": {"n_prior_components": 1},
@@ -117,6 +124,7 @@ def variant_rows(X_train, X_test, k, args):
                     "seed": seed,
                     **usage(model, X_test, args.score_samples),
                     "MSE / PCA": mse / pca_mse,
+                    "epochs": model.n_iter_,
                     "fit s": seconds,
                 }
             )

@@ -425,7 +425,7 @@ class AutoencoderTransformer(BaseAutoencoder):
                 net,
                 X,
                 self.pretrain_history_,
-                settings=self._training_settings(),
+                settings=self._training_settings(len(X)),
                 activation=self.activation,
                 epochs=self.pretrain_epochs,
             )

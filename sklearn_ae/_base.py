@@ -155,7 +155,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             state = read_checkpoint(checkpoint)
         with session.seeded_torch(seed, device), torch_threads_for_task():
             net = self.net_ if continuing else self._build_net(X, device, valid is not None)
-            session.check_trainable(net, self.batch_size, len(train))
+            session.check_trainable(net, net.batch_size, len(train))
             self.net_ = net
             self._train(
                 X, train, valid, 1 if partial else self.max_iter, continuing, checkpoint, state
@@ -208,7 +208,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         module_params = {**self._network_params(X), **module_params}
         extra = [*(self.callbacks or []), *self._model_callbacks()]
         net = session.make_net(
-            self._training_settings(),
+            self._training_settings(len(X)),
             module,
             module_params,
             self._likelihoods[self._likelihood_name()].for_data(X),
@@ -257,8 +257,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             del self.net_
             raise
 
-    def _training_settings(self):
-        return session.TrainingSettings.from_params(self.get_params(deep=False))
+    def _training_settings(self, n_rows):
+        return session.TrainingSettings.from_params(self.get_params(deep=False), n_rows)
 
     # ---- hooks for subclasses --------------------------------------------------
 

@@ -133,8 +133,10 @@ TRAINING_PARAMETERS = """\
     max_iter : int, default=100
         Number of epochs (passes over the training data) of each ``fit``.
 
-    batch_size : int, default=128
-        Rows per gradient step.
+    batch_size : int or "auto", default=128
+        Rows per gradient step. ``"auto"`` takes a 32nd of the rows passed to
+        ``fit``, at least 16 and at most 128, so that an epoch on a small data
+        set is more than one or two steps.
 
     learning_rate : float, default=1e-3
         Step size of the optimizer.

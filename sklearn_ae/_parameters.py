@@ -44,7 +44,7 @@ SHARED_PARAMETER_CONSTRAINTS = {
     "placement": [StrOptions({"encoder", "neighbors"})],
     "refine_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
     "max_iter": positive(numbers.Integral),
-    "batch_size": positive(numbers.Integral),
+    "batch_size": [*positive(numbers.Integral), StrOptions({"auto"})],
     "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
     "optimizer": [StrOptions(set(OPTIMIZERS))],
     "weight_decay": non_negative(),
