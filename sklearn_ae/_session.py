@@ -82,9 +82,8 @@ def auto_batch_size(n_rows):
     Why: an epoch of 128-row batches is one step on 120 rows, so a fit of
     100 epochs on a small table takes 100 steps and ends far from converged;
     a 32nd of the rows gives every epoch at least 32 steps (on up to 4,096
-    rows). Below 16 rows a batch the steps are noisy enough to hurt on very
-    wide data (2,308 genes of 66 tumours; see the benchmarks' training-budget
-    table).
+    rows), and larger data keep 128. The floor of 16 keeps a step's gradient
+    from resting on a handful of rows.
 
     Examples
     --------

@@ -90,6 +90,7 @@ def test_bad_training_data_is_named(Estimator, bad, match):
         ({"device": "tpu"}, "device"),
         ({"learning_rate": -1.0}, "learning_rate"),
         ({"early_stopping": True, "validation_fraction": 0.9}, "validation_fraction"),
+        ({"batch_size": "large"}, "batch_size"),
     ],
 )
 def test_invalid_parameters_are_named(Estimator, params, match):
@@ -172,6 +173,18 @@ def test_early_stopping_restores_the_best_weights(Estimator, X):
     best = dict(est.net_.callbacks_)["early_stopping"].best_model_weights_
     for name, value in est.net_.module_.state_dict().items():
         assert torch.equal(value, best[name])
+
+
+def test_auto_batch_size_takes_more_steps_on_small_data(Estimator, X):
+    # 96 rows: one step an epoch at 128 rows a batch, six at "auto" (16 rows).
+    X_small, params = X[:96], {**FAST, "early_stopping": False}
+    fixed = Estimator(**params).fit(X_small)
+    auto = Estimator(**params, batch_size="auto").fit(X_small)
+    assert auto.net_.batch_size == 16
+    assert auto.get_params()["batch_size"] == "auto"
+    assert len(auto.net_.history[-1, "batches"]) == 6
+    # A VAE's loss can be negative: compare against 5% of its size.
+    assert auto.loss_curve_[-1] < fixed.loss_curve_[-1] - 0.05 * abs(fixed.loss_curve_[-1])
 
 
 def test_warm_start_continues_training(Estimator, X):
