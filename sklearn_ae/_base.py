@@ -155,6 +155,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             state = read_checkpoint(checkpoint)
         with session.seeded_torch(seed, device), torch_threads_for_task():
             net = self.net_ if continuing else self._build_net(X, device, valid is not None)
+            # Continued training (warm_start, partial_fit) takes the batch size set now.
+            net.batch_size = self._training_settings(len(X)).batch_size
             session.check_trainable(net, net.batch_size, len(train))
             self.net_ = net
             self._train(

@@ -118,7 +118,7 @@ class TrainingSettings:
     def from_params(cls, params, n_rows=None):
         """The settings among ``params`` (an estimator's ``get_params()``); others keep defaults.
 
-        ``batch_size="auto"`` becomes :func:`auto_batch_size` of ``n_rows``, the training rows.
+        ``batch_size="auto"`` becomes :func:`auto_batch_size` of ``n_rows``, the rows passed to fit.
         """
         settings = {f.name: params[f.name] for f in fields(cls) if f.name in params}
         if settings.get("batch_size") == "auto":

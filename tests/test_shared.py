@@ -193,6 +193,10 @@ def test_warm_start_continues_training(Estimator, X):
     est.fit(X[:300])
     assert est.n_iter_ == 10
     assert est.loss_curve_[-1] < first_loss
+    # A batch size set between the fits applies to the next one ("auto" on 300 rows: 16).
+    est.set_params(batch_size="auto", max_iter=1).fit(X[:300])
+    assert est.net_.batch_size == 16
+    assert len(est.net_.history[-1, "batches"]) > 10  # 128 rows a batch would make 3
 
 
 def test_verbose_prints_an_epoch_log(Estimator, X, capsys):
