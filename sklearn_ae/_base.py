@@ -157,7 +157,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             net = self.net_ if continuing else self._build_net(X, device, valid is not None)
             # Continued training (warm_start, partial_fit) takes the batch size set now.
             net.batch_size = self._training_settings(len(X)).batch_size
-            session.check_trainable(net, net.batch_size, len(train))
+            session.check_trainable(net, len(train))
             self.net_ = net
             self._train(
                 X, train, valid, 1 if partial else self.max_iter, continuing, checkpoint, state

@@ -195,18 +195,18 @@ def make_net(settings, module, module_params, criterion, objective, penalties=()
     )
 
 
-def check_trainable(net, batch_size, n_train):
-    """Raise ValueError when ``net`` cannot train on ``n_train`` rows with its penalties.
+def check_trainable(net, n_train):
+    """Raise ValueError when ``net`` cannot train on ``n_train`` rows in its batches.
 
     Batch normalisation needs two rows per batch, and mixes the rows of a
     batch, which a penalty that needs independent rows cannot allow.
     """
     if not has_batch_norm(net.module_):
         return
-    if min(batch_size, n_train) < 2:
+    if min(net.batch_size, n_train) < 2:
         raise ValueError(
             "batch_norm=True needs at least 2 rows per training batch, but batch_size is "
-            f"{batch_size} and there are {n_train} training rows; raise them or "
+            f"{net.batch_size} and there are {n_train} training rows; raise them or "
             "set batch_norm=False."
         )
     if any(penalty.needs_independent_rows for penalty in net.penalties):
