@@ -127,12 +127,22 @@ class GaussianNegativeLogLikelihood(Likelihood):
         super().__init__()
         variance = torch.as_tensor(initial_variance, dtype=torch.float32).clamp(min=min_variance)
         self.log_variance = nn.Parameter(variance.log())
+        self.min_variance = min_variance
         self.min_log_variance = math.log(min_variance)
 
     @classmethod
     def for_data(cls, X):
         """The criterion whose variances start at those of the training data X."""
         return cls(X.var(axis=0))
+
+    def start_at(self, variance):
+        """Set the features' variances to ``variance`` (one number, or one per
+        feature), each kept at or above ``min_variance``."""
+        variance = torch.as_tensor(variance, dtype=torch.float32)
+        with torch.no_grad():
+            self.log_variance.copy_(
+                variance.clamp(min=self.min_variance).log().expand_as(self.log_variance)
+            )
 
     def draw(self, mean, generator=None):
         """Gaussian draws around ``mean`` with the learned variances, with a CPU ``generator``.

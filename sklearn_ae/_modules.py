@@ -23,6 +23,34 @@ def _last_weighted_layer(module):
     return [m for m in module.modules() if isinstance(m, _WEIGHTED_LAYERS)][-1]
 
 
+def _start_linear_path(module, encoder_weight, decoder_weight, mean, branches):
+    """Set a module's linear path to ``x -> encoder_weight (x - mean)`` and
+    ``z -> decoder_weight z + mean``, and zero the last layers of its nonlinear ``branches``.
+
+    ``encoder_weight`` (n_axes, n_features) may have fewer rows than the code;
+    the remaining code units start with zero linear weights. With the last
+    nonlinear layers at zero the network starts as the linear model, and since
+    their gradients are not zero, training leaves it only where that lowers the loss.
+    """
+    device = module.linear_encoder.weight.device
+    encoder_weight, decoder_weight, mean = (
+        torch.as_tensor(a, dtype=torch.float32, device=device)
+        for a in (encoder_weight, decoder_weight, mean)
+    )
+    n_axes = len(encoder_weight)
+    with torch.no_grad():
+        for layer in (module.linear_encoder, module.linear_decoder):
+            layer.weight.zero_()
+        module.linear_encoder.weight[:n_axes] = encoder_weight
+        module.linear_encoder.bias.copy_(-module.linear_encoder.weight @ mean)
+        module.linear_decoder.weight[:, :n_axes] = decoder_weight
+        module.linear_decoder.bias.copy_(mean)
+        for branch in branches:
+            last = _last_weighted_layer(branch)
+            last.weight.zero_()
+            last.bias.zero_()
+
+
 class Autoencoder(nn.Module):
     """Encoder (trunk and code layer) and decoder of a deterministic autoencoder.
 
@@ -93,30 +121,11 @@ class Autoencoder(nn.Module):
         self.quantizer = quantizer
 
     def init_linear_path_from_pca(self, components, mean):
-        """Start as PCA: linear maps from the principal axes, nonlinear branches at zero.
-
-        ``components`` (n_axes, n_features) may have fewer rows than the code;
-        the remaining code units start with zero linear weights. The last layers
-        of the encoder and decoder start at zero, so at initialisation
-        ``encode`` is the PCA projection and ``decode`` its inverse; their
-        gradients are not zero, so training moves away from PCA only where that
-        lowers the loss.
-        """
-        device = self.linear_encoder.weight.device
-        components = torch.as_tensor(components, dtype=torch.float32, device=device)
-        mean = torch.as_tensor(mean, dtype=torch.float32, device=device)
-        n_axes = len(components)
-        with torch.no_grad():
-            for layer in (self.linear_encoder, self.linear_decoder):
-                layer.weight.zero_()
-            self.linear_encoder.weight[:n_axes] = components
-            self.linear_encoder.bias.copy_(-self.linear_encoder.weight @ mean)
-            self.linear_decoder.weight[:, :n_axes] = components.T
-            self.linear_decoder.bias.copy_(mean)
-            for branch in (self.code, self.decoder):
-                last = _last_weighted_layer(branch)
-                last.weight.zero_()
-                last.bias.zero_()
+        """Start as PCA: ``encode`` the projection on the principal axes
+        ``components`` (n_axes, n_features), ``decode`` its inverse (see
+        ``_start_linear_path``)."""
+        components = torch.as_tensor(components, dtype=torch.float32)
+        _start_linear_path(self, components, components.T, mean, (self.code, self.decoder))
 
     def continuous_code(self, x):
         """The encoder's output for ``x``, before any snap to a codebook."""
@@ -181,6 +190,11 @@ class VariationalAutoencoder(nn.Module):
     factor_dims : tuple of int or None, default=None
         Units per known factor of variation, from unit 0 (the inverse-graphics
         network); the units after them are free.
+    linear_path : bool, default=False
+        Add a linear map of the input to the posterior mean and of the code to
+        the decoder's output (a factorized decoder's only);
+        :meth:`init_linear_path_from_ppca` then makes the network start as
+        probabilistic PCA.
 
     Examples
     --------
@@ -204,6 +218,7 @@ class VariationalAutoencoder(nn.Module):
         max_log_variance=None,
         autoregressive=None,
         factor_dims=None,
+        linear_path=False,
     ):
         super().__init__()
         self.n_components = n_components
@@ -219,6 +234,8 @@ class VariationalAutoencoder(nn.Module):
                 architecture, n_components + n_conditions, n_features, autoregressive
             )
         self.prior = prior if prior is not None else StandardNormalPrior(n_components)
+        self.linear_encoder = nn.Linear(n_features, n_components) if linear_path else None
+        self.linear_decoder = nn.Linear(n_components, n_features) if linear_path else None
         self.classifier_trunk, self.classifier_logits = None, None
         if n_classes:
             self.classifier_trunk, width = architecture.trunk(n_features, 0)
@@ -231,6 +248,8 @@ class VariationalAutoencoder(nn.Module):
     def posterior_parameters(self, x, condition=None):
         """Mean and log-variance of q(z|x), each of shape (n, n_components)."""
         mean, logvar = self.posterior(self.trunk(x, condition)).chunk(2, dim=-1)
+        if self.linear_encoder is not None:
+            mean = mean + self.linear_encoder(x)
         if self.max_log_variance is not None:
             # A smooth min(logvar, bound), strictly below the bound, with a gradient everywhere.
             logvar = self.max_log_variance - F.softplus(self.max_log_variance - logvar)
@@ -241,8 +260,36 @@ class VariationalAutoencoder(nn.Module):
         return self.posterior_parameters(x, condition)[0]
 
     def inference_parameters(self):
-        """The encoder's parameters (trunk and posterior layer), without the generative model's."""
-        return [*self.trunk.parameters(), *self.posterior.parameters()]
+        """The encoder's parameters (trunk, posterior layer and linear path), without the
+        generative model's."""
+        linear = [] if self.linear_encoder is None else self.linear_encoder.parameters()
+        return [*self.trunk.parameters(), *self.posterior.parameters(), *linear]
+
+    def init_linear_path_from_ppca(self, components, variances, noise_variance, mean):
+        """Start as probabilistic PCA (Tipping & Bishop, 1999), with its exact posterior.
+
+        With the principal axes U (``components``, n_axes x n_features), their
+        ``variances`` lambda and the isotropic ``noise_variance`` s2, the
+        decoder starts as ``z -> U^T diag(a) z + mean`` with
+        ``a = sqrt(max(lambda - s2, 0))``, and the posterior as PPCA's:
+        mean ``diag(a / lambda) U (x - mean)``, variances ``s2 / lambda``
+        (at most 1); an axis with no more variance than s2 starts as the
+        prior. Units beyond the axes start at the prior too. With a Gaussian
+        likelihood whose variances start at s2 (> 0) and a standard normal
+        prior, every importance weight p(x|z) p(z) / q(z|x) is then PPCA's
+        likelihood of the row: the ELBO is PPCA's log-likelihood.
+        """
+        # At least s2, so that axes without variance (constant data) divide by s2, not 0.
+        variances = torch.as_tensor(variances, dtype=torch.float32).clamp(min=noise_variance)
+        scale = (variances - noise_variance).sqrt()
+        components = torch.as_tensor(components, dtype=torch.float32)
+        encoder_weight = (scale / variances)[:, None] * components
+        decoder_weight = (scale[:, None] * components).T
+        branches = (self.posterior, self.decoder)
+        _start_linear_path(self, encoder_weight, decoder_weight, mean, branches)
+        with torch.no_grad():
+            logvar = self.posterior.bias[self.n_components :]
+            logvar[: len(variances)] = (noise_variance / variances).log().to(logvar.device)
 
     def decode(self, z, condition=None, x=None, draw=None):
         """Decoder output for codes z of shape (..., n, n_components).
@@ -253,7 +300,8 @@ class VariationalAutoencoder(nn.Module):
         """
         code = append_condition(z, condition)
         if not getattr(self.decoder, "autoregressive", False):
-            return self.decoder(code)
+            out = self.decoder(code)
+            return out if self.linear_decoder is None else out + self.linear_decoder(z)
         if x is None:
             return self.decoder.generate(code, draw)
         return self.decoder(code, x)

@@ -17,6 +17,7 @@ from ._graphs import nearest_neighbor_distance
 from ._inference import padded_to_chunk
 from ._label_consistency import LabelConsistencyTerm
 from ._likelihoods import VAE_LIKELIHOODS
+from ._linear_start import fit_start_pca, ppca_noise_variance
 from ._modules import VariationalAutoencoder
 from ._objectives import (
     EvidenceBound,
@@ -107,6 +108,19 @@ class VAETransformer(BaseAutoencoder):
         a row in one pass but generates one feature (pixel) at a time, so
         ``sample`` (which draws each) and ``inverse_transform`` (which feeds
         each one's mean to the next) take one pass per feature (pixel).
+
+    init : {"random", "pca"}, default="random"
+        How the network starts. ``"pca"`` adds a linear path beside the
+        encoder's mean and the decoder and starts the network as
+        probabilistic PCA fitted to X (Tipping & Bishop, 1999): PCA's axes, PPCA's
+        exact posterior, and every feature's variance at PPCA's noise
+        variance (or at the feature's own variance, where that is smaller),
+        so that training starts near PPCA's log-likelihood with every unit
+        carrying information. Training then keeps the units in use and the
+        reconstruction error near PCA's, where a random start may leave most
+        units closed; whether the bounds gain too depends on the data (see
+        :ref:`collapse`). Needs ``architecture="mlp"``,
+        ``likelihood="gaussian"`` and ``decoder="factorized"``.
 
     beta : float, default=1.0
         Weight of the KL term: above 1 favours disentangled, smoother codes
@@ -311,12 +325,13 @@ class VAETransformer(BaseAutoencoder):
     _likelihoods = VAE_LIKELIHOODS
 
     _early_stopping_note = """Off by default: the KL term already regularises the
-        codes, and the VAE has no PCA start to fall back to."""
+        codes, and from the default random start there is no PCA to fall back to."""
 
     _parameter_constraints = {
         **BaseAutoencoder._parameter_constraints,
         "likelihood": [StrOptions(set(VAE_LIKELIHOODS))],
         "decoder": [StrOptions({"factorized", "autoregressive"})],
+        "init": [StrOptions({"random", "pca"})],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
         "kl_warmup": [Interval(numbers.Integral, 0, None, closed="left")],
         "free_bits": [Interval(numbers.Real, 0, None, closed="left"), "array-like"],
@@ -348,6 +363,7 @@ class VAETransformer(BaseAutoencoder):
         activation="relu",
         likelihood="gaussian",
         decoder="factorized",
+        init="random",
         beta=1.0,
         kl_warmup=0,
         free_bits=0.0,
@@ -401,6 +417,7 @@ class VAETransformer(BaseAutoencoder):
         self.activation = activation
         self.likelihood = likelihood
         self.decoder = decoder
+        self.init = init
         self.beta = beta
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
@@ -533,7 +550,41 @@ class VAETransformer(BaseAutoencoder):
             else None,
             "autoregressive": self.likelihood if self.decoder == "autoregressive" else None,
             "factor_dims": None if self.factor_dims is None else tuple(self.factor_dims),
+            "linear_path": self._starts_as_ppca(),
         }
+
+    def _starts_as_ppca(self):
+        if self.init == "random":
+            return False
+        conflicts = {
+            f"architecture={self.architecture!r} has no linear counterpart": (
+                self.architecture != "mlp"
+            ),
+            f"likelihood={self.likelihood!r} decodes logits": self.likelihood != "gaussian",
+            "decoder='autoregressive' reads the features it predicts": (
+                self.decoder == "autoregressive"
+            ),
+        }
+        for conflict, present in conflicts.items():
+            if present:
+                raise ValueError(
+                    "init='pca' starts the network as probabilistic PCA, which needs an MLP "
+                    f"with a Gaussian, factorized decoder, but {conflict}; use init='random'."
+                )
+        return True
+
+    def _initialize_module(self, net, X):
+        if net.module_.linear_encoder is None:
+            return
+        pca = fit_start_pca(X, self.n_components, self.init)
+        likelihood = net.criterion_
+        noise_variance = max(ppca_noise_variance(X, pca), likelihood.min_variance)
+        # No feature starts noisier than it varies: constant pixels start at the floor, as
+        # from the random start.
+        likelihood.start_at(np.minimum(noise_variance, X.var(axis=0)))
+        net.module_.init_linear_path_from_ppca(
+            pca.components_, pca.explained_variance_, noise_variance, pca.mean_
+        )
 
     def _training_data(self, X, y, partial, continuing, classes):
         X, condition, memberships = super()._training_data(X, y, partial, continuing, classes)

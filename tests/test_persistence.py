@@ -29,6 +29,7 @@ MODELS = {
     "vae-bernoulli-mixture": (VAETransformer, {"likelihood": "bernoulli", "prior": "mixture"}),
     "vae-conv": (VAETransformer, {"architecture": "conv", "conv_channels": (4,)}),
     "cvae": (VAETransformer, {"conditional": True}),
+    "vae-pca-start": (VAETransformer, {"init": "pca"}),
     "vae-flow": (VAETransformer, {"prior": "flow", "n_prior_components": 2}),
     "vae-autoregressive-committed": (
         VAETransformer,
@@ -173,7 +174,9 @@ def test_load_names_foreign_and_newer_files(digits, tmp_path):
         load(path)
 
 
-@pytest.mark.parametrize("name", ["ae", "ae-conv-batch-norm", "vae", "vae-conv", "cvae"])
+@pytest.mark.parametrize(
+    "name", ["ae", "ae-conv-batch-norm", "vae", "vae-conv", "cvae", "vae-pca-start"]
+)
 @pytest.mark.parametrize("part", ["encoder", "decoder"])
 def test_onnx_export_serves_transform_and_inverse_transform(name, part, digits, tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
