@@ -60,6 +60,9 @@ VARIANTS = {
         f"batch_size=auto+{name}": {"batch_size": "auto", **REMEDIES[name]}
         for name in ("free_bits=0.25", "committed_rate=0.1")
     },
+    # The network started as probabilistic PCA, alone and with the smaller batches.
+    "init=pca": {"init": "pca"},
+    "batch_size=auto+init=pca": {"batch_size": "auto", "init": "pca"},
     "prior=flow": {"prior": "flow", "n_prior_components": 4},
     "prior=normal": {"prior": "normal"},
     "n_prior_components=1": {"n_prior_components": 1},
