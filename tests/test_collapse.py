@@ -122,6 +122,29 @@ def test_pca_init_refuses_a_network_without_a_linear_gaussian_counterpart(digits
         VAETransformer(2, init="pca", max_iter=1, **params).fit(digits)
 
 
+@pytest.mark.parametrize(
+    "params, labelled",
+    [
+        ({"conditional": True}, "all"),
+        ({"conditional": True}, "half"),  # semi-supervised (M2): -1 for the unlabelled rows
+        ({"prior": "mixture", "n_prior_components": 3}, None),
+        ({"encoder_updates": "aggressive", "free_bits": 0.1}, None),
+    ],
+)
+def test_pca_init_combines_with_conditions_priors_and_the_remedies(digits, params, labelled):
+    y = None if labelled is None else np.arange(len(digits)) % 3
+    if labelled == "half":
+        y = np.where(np.arange(len(digits)) % 2, y, -1)
+    settings = {**SMALL, "likelihood": "gaussian", "max_iter": 3}
+    vae = VAETransformer(4, init="pca", **settings, **params).fit(digits, y)
+    labels = {} if y is None else {"y": np.arange(len(digits)) % 3}
+    Z = vae.transform(digits, **labels)
+    assert Z.shape == (len(digits), 4) and np.all(np.isfinite(Z))
+    assert np.all(
+        np.isfinite(vae.score_samples(digits[:20], **{k: v[:20] for k, v in labels.items()}))
+    )
+
+
 def test_aggressive_updates_train_the_linear_path_of_the_encoder_with_it():
     vae = VariationalAutoencoder(6, 2, MLPArchitecture((4,)), linear_path=True)
     inference = {id(p) for p in vae.inference_parameters()}
