@@ -56,7 +56,7 @@ def _penguins():
 
 def _islp_table(name, label=None):
     def load():
-        frame = pd.read_csv(_package_file("ISLP", "data", f"{name}.csv"))
+        frame = pd.read_csv(_package_file("ISLP", "data", f"{name}.csv")).dropna()
         y = None if label is None else frame.pop(label).to_numpy()
         return frame.select_dtypes("number").to_numpy(np.float64), y, "table"
 
@@ -108,4 +108,20 @@ SUITE = {
     "mnist_5k": _mnist_5k,
     "khan": _khan,
     "nci60": _nci60,
+}
+
+# Tables that no setting was chosen on (their numeric columns), to check a choice made on SUITE.
+HELD_OUT = {
+    name.lower(): _islp_table(name)
+    for name in (
+        "Auto",
+        "BrainCancer",
+        "Carseats",
+        "Credit",
+        "Hitters",
+        "OJ",
+        "Smarket",
+        "Wage",
+        "Weekly",
+    )
 }
