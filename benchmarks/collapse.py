@@ -63,6 +63,12 @@ VARIANTS = {
     # The network started as probabilistic PCA, alone and with the smaller batches.
     "init=pca": {"init": "pca"},
     "batch_size=auto+init=pca": {"batch_size": "auto", "init": "pca"},
+    # Early stopping on held-out rows, which keeps the best epoch (for the PCA start, possibly
+    # the start itself).
+    "early_stopping": {"early_stopping": True},
+    "init=pca+early_stopping": {"init": "pca", "early_stopping": True},
+    # The random start, restarted as PPCA where it leaves a unit unused.
+    "init=auto": {"init": "auto"},
     "prior=flow": {"prior": "flow", "n_prior_components": 4},
     "prior=normal": {"prior": "normal"},
     "n_prior_components=1": {"n_prior_components": 1},
@@ -125,6 +131,7 @@ def variant_rows(X_train, X_test, k, args):
                 {
                     "variant": name,
                     "seed": seed,
+                    "start": model.init_,
                     **usage(model, X_test, args.score_samples),
                     "MSE / PCA": mse / pca_mse,
                     "epochs": model.n_iter_,
@@ -141,7 +148,9 @@ def digits_part(args):
     rows, pca_mse = variant_rows(X_train, X_test, 32, args)
     intro = [
         "Digits, 80/20 stratified split (random_state 0), VAETransformer(n_components=32, "
-        f"random_state=seed) plus the variant's parameter{args.params_note}. KL per latent "
+        f"random_state=seed) plus the variant's parameter{args.params_note}. Start: the "
+        "network's start (init_; init='auto' restarts as PPCA where a unit is left unused). "
+        "KL per latent "
         "unit: mean over the test rows of KL(q(z_j|x) || N(0, 1)); active units: variance of "
         "the posterior mean over the test rows above 0.01; MI: He et al.'s estimate on the test "
         f"rows; test log-likelihood: importance sampled, {args.score_samples} draws a row; "

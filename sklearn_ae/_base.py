@@ -150,7 +150,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         checkpoint, state = None, None
         if self.checkpoint_dir is not None and not partial:
             start = self.net_ if continuing else None
-            params, name = self.get_params(deep=False), type(self).__name__
+            params, name = self._checkpoint_params(), type(self).__name__
             checkpoint = checkpoint_file(self.checkpoint_dir, name, params, X, condition, start)
             state = read_checkpoint(checkpoint)
         with session.seeded_torch(seed, device), torch_threads_for_task():
@@ -179,6 +179,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 rng,
             )
         return self
+
+    def _checkpoint_params(self):
+        """The parameters that name a training run's checkpoint file."""
+        return self.get_params(deep=False)
 
     def _training_data(self, X, y, partial, continuing, classes):
         """Validated training rows, their per-row condition and factor groups (or None)."""

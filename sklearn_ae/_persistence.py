@@ -99,6 +99,7 @@ def _fitted_attributes(estimator):
             "image_shape_",
             "pretrain_history_",
             "semi_supervised_",
+            "init_",
             "codebook_usage_",
             "codebook_perplexity_",
         )
