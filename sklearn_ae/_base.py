@@ -129,7 +129,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _fit(self, X, y, partial, classes=None):
         """Validate, build the network unless continuing, and train (one epoch if ``partial``)."""
-        continuing = hasattr(self, "net_") and (partial or self.warm_start)
+        continuing = self._continues_training(partial)
         check_placement(self.placement, self.neighbor_loss)
         X, condition, groups = self._training_data(X, y, partial, continuing, classes)
         device = resolve_device(self.device)
@@ -179,6 +179,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 rng,
             )
         return self
+
+    def _continues_training(self, partial):
+        """Whether this fit trains the network it has on (partial_fit, warm_start)."""
+        return hasattr(self, "net_") and (partial or self.warm_start)
 
     def _checkpoint_params(self):
         """The parameters that name a training run's checkpoint file."""

@@ -594,7 +594,7 @@ class VAETransformer(BaseAutoencoder):
         return next((conflict for conflict, present in conflicts.items() if present), None)
 
     def _fit(self, X, y, partial, classes=None):
-        fresh = not (hasattr(self, "net_") and (partial or self.warm_start))
+        fresh = not self._continues_training(partial)
         if fresh:
             vars(self).pop("init_", None)
         super()._fit(X, y, partial, classes)
