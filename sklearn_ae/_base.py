@@ -262,6 +262,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             for name, value in session.history_attributes(self.net_, valid is not None).items():
                 setattr(self, name, value)
             session.report(outcome, self.net_)
+            # A fit the user interrupted ends here: nothing may train on after it.
+            self._training_interrupted = outcome is None or outcome.interrupted
         except ValueError:
             # A fit that failed leaves no model behind.
             del self.net_

@@ -604,10 +604,13 @@ class VAETransformer(BaseAutoencoder):
         if (
             self.init == "auto"
             and not partial
+            and not self._training_interrupted
             and self._ppca_start_conflict() is None
             and self._leaves_units_closed(X, y)
         ):
             self.init_ = "pca"
+            # A new network, also with warm_start=True.
+            del self.net_
             super()._fit(X, y, partial, classes)
         return self
 

@@ -125,6 +125,9 @@ def test_auto_init_restarts_as_pca_only_where_the_random_start_leaves_units_clos
         kept = "pca" if closed else "random"
         assert fits["auto"].init_ == kept and fits[kept].init_ == kept
         np.testing.assert_allclose(fits["auto"].transform(X), fits[kept].transform(X))
+        # The restart trains a new network, also where fit would continue the one it has.
+        continued = VAETransformer(k, init="auto", warm_start=True, **params).fit(X)
+        np.testing.assert_allclose(continued.transform(X), fits[kept].transform(X))
         if closed:
             # The restarted model's linear path is rebuilt on load.
             save(fits["auto"], tmp_path / "auto.safetensors")

@@ -216,6 +216,16 @@ def test_resumed_fit_equals_uninterrupted_fit(Estimator, X, tmp_path, early_stop
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_interrupted_fit_of_the_automatic_start_is_not_restarted(X):
+    # Uninterrupted, these settings leave a unit unused and restart as PPCA.
+    assert VAETransformer(**SMALL, init="auto").fit(X).init_ == "pca"
+    interrupted = VAETransformer(**SMALL, init="auto", callbacks=[InterruptAt(3)])
+    with pytest.warns(ConvergenceWarning, match="interrupted"):
+        interrupted.fit(X)
+    # Two epochs complete before the interrupt in the third.
+    assert interrupted.init_ == "random" and interrupted.n_iter_ == 2
+
+
 def test_checkpoints_of_different_fits_do_not_mix(X, tmp_path):
     for n_components in (2, 3):
         est = AutoencoderTransformer(
