@@ -14,6 +14,7 @@ of epochs 2-6). Writes benchmarks/results/generalization.md.
     python benchmarks/generalization.py
     python benchmarks/generalization.py --data wine,khan --seeds 0,1,2
     python benchmarks/generalization.py --ae-params '{"hidden_layer_sizes": [64]}' --tag small
+    python benchmarks/generalization.py --vae-params '{"init": "auto"}' --tag vae_init_auto
 """
 
 import argparse
@@ -63,14 +64,14 @@ def plain_loop_slowdown(n_rows, n_features, epochs=60, seed=0):
     return slowdown(durations), slowdown(durations, 3), float(np.median(durations))
 
 
-def measure(X, y, k, seed, ae_params, with_vae):
+def measure(X, y, k, seed, ae_params, vae_params):
     """compare's 80/20 split and scaling (random_state=seed): PCA, the autoencoder and the VAE.
 
     Returns the train shape and, by method, test MSE, fit seconds, epochs and epoch slowdown.
     """
     models = [("ae", AutoencoderTransformer(k, random_state=seed, **ae_params))]
-    if with_vae:
-        models.append(("vae", VAETransformer(k, random_state=seed)))
+    if vae_params is not None:
+        models.append(("vae", VAETransformer(k, random_state=seed, **vae_params)))
     result = compare(X, y, methods=["pca", *models], n_components=k, random_state=seed)
     scores = {}
     for row in result.table.to_dict(orient="records"):
@@ -93,10 +94,12 @@ def main():
     parser.add_argument("--components", default="2,10,32")
     parser.add_argument("--seeds", default="0", help="seeds of split and models")
     parser.add_argument("--ae-params", default="{}", help="JSON of AutoencoderTransformer params")
+    parser.add_argument("--vae-params", default="{}", help="JSON of VAETransformer params")
     parser.add_argument("--no-vae", action="store_true", help="skip the VAE")
     parser.add_argument("--tag", default="", help="suffix of the results file and its title")
     args = parser.parse_args()
     ae_params = json.loads(args.ae_params)
+    vae_params = None if args.no_vae else json.loads(args.vae_params)
     # Measured first, on an idle process: how much a plain loop's epochs of a few
     # milliseconds vary on this machine (a digits_400-sized fit).
     reference = np.max([plain_loop_slowdown(320, 64, seed=seed) for seed in range(3)], axis=0)
@@ -108,7 +111,7 @@ def main():
                 n_train = len(X) - math.ceil(0.2 * len(X))
                 if k >= min(n_train, X.shape[1]):
                     continue
-                shape, scores = measure(X, y, k, seed, ae_params, not args.no_vae)
+                shape, scores = measure(X, y, k, seed, ae_params, vae_params)
                 pca = scores["pca"][0]
                 ae_mse, ae_seconds, ae_epochs, ae_slow, ae_run = scores["ae"]
                 vae = scores["vae"]
@@ -171,7 +174,9 @@ def main():
         [
             "80/20 split (stratified when labelled); images in [0, 1], tables and gene "
             "expression standardized on the training rows. AutoencoderTransformer and "
-            f"VAETransformer with their defaults{' and ' + args.ae_params if ae_params else ''}, "
+            "VAETransformer with their defaults"
+            f"{' and, for the autoencoder, ' + args.ae_params if ae_params else ''}"
+            f"{' and, for the VAE, ' + args.vae_params if vae_params else ''}, "
             "random_state=seed. Ratios are test MSE over PCA's (bold: worse than PCA). "
             "Slowest epoch / early: the slowest epoch from the 2nd on over the median of "
             "epochs 2-6; slowest 3 epochs: the largest median of 3 consecutive epochs, which "
