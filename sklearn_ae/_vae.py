@@ -125,7 +125,8 @@ class VAETransformer(BaseAutoencoder):
         :ref:`collapse`). Needs ``architecture="mlp"``,
         ``likelihood="gaussian"`` and ``decoder="factorized"``. ``"auto"``
         trains from a random start and, where that leaves a unit unused (its
-        KL averages below 0.1 nats over the training rows), trains again from
+        KL averages below 0.1 nats over the training rows, above the floor of
+        ``free_bits`` or ``committed_rate`` where set), trains again from
         the PCA start and keeps that model: the PCA start gained on the
         benchmarks' data where the random start left units unused and lost
         where it used them all. It costs a second fit where it restarts, and
@@ -618,7 +619,10 @@ class VAETransformer(BaseAutoencoder):
         """Whether some latent unit carries almost nothing about the training rows X."""
         mean, std = self.posterior(X, y) if self.conditional else self.posterior(X)
         kl = kl_to_standard_normal(torch.as_tensor(mean), torch.as_tensor(2 * np.log(std)))
-        return bool((kl.mean(dim=0) < _CLOSED_UNIT_NATS).any())
+        # free_bits and committed_rate hold every unit near their floor whether the decoder
+        # reads it or not: what counts is the KL above the floor.
+        floor = np.maximum(self._kl_floor(), self.committed_rate)
+        return bool(np.any(kl.mean(dim=0).numpy() < _CLOSED_UNIT_NATS + floor))
 
     def _checkpoint_params(self):
         # The PPCA restart of init="auto" is another training run than the random one.

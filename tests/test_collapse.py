@@ -112,10 +112,14 @@ def test_pca_init_keeps_the_units_in_use_and_reconstructs_near_pca(digits):
     assert mse(started_at_random) > 2 * pca_mse
 
 
+@pytest.fixture(scope="module")
+def table():
+    return StandardScaler().fit_transform(load_iris().data)
+
+
 def test_auto_init_restarts_as_pca_only_where_the_random_start_leaves_units_closed(
-    digits, tmp_path
+    table, digits, tmp_path
 ):
-    table = StandardScaler().fit_transform(load_iris().data)
     params = {"hidden_layer_sizes": (16,), "max_iter": 20, "random_state": 0}
     for X, k, closed in [(table, 3, True), (digits, 1, False)]:
         fits = {init: VAETransformer(k, init=init, **params).fit(X) for init in INITS}
@@ -135,8 +139,19 @@ def test_auto_init_restarts_as_pca_only_where_the_random_start_leaves_units_clos
             np.testing.assert_allclose(loaded.transform(X), fits["auto"].transform(X), atol=1e-6)
 
 
+def test_auto_init_counts_the_kl_above_the_free_bits(digits):
+    params = {"hidden_layer_sizes": (16,), "max_iter": 20, "random_state": 0, "free_bits": 0.25}
+    at_random = VAETransformer(4, **params).fit(digits)
+    # Measured: every unit over 0.1 nats (0.23 to 0.64), one under 0.1 nats above the floor.
+    kl = kl_per_dimension(at_random, digits)
+    assert np.all(kl > 0.1) and np.any(kl < 0.25 + 0.1)
+    assert VAETransformer(4, init="auto", **params).fit(digits).init_ == "pca"
+
+
 def test_auto_init_starts_at_random_where_the_pca_start_does_not_apply(digits):
-    vae = VAETransformer(2, init="auto", **{**SMALL, "max_iter": 2}).fit(digits)
+    # A huge KL weight closes the units, where a Gaussian MLP would restart.
+    vae = VAETransformer(2, init="auto", beta=100.0, **{**SMALL, "max_iter": 3}).fit(digits)
+    assert np.any(kl_per_dimension(vae, digits) < 0.1)
     assert vae.init_ == "random"
 
 
