@@ -49,6 +49,23 @@ def kl_to_standard_normal(mean, logvar):
     return 0.5 * (mean.pow(2) + torch.exp(logvar) - 1 - logvar)
 
 
+def mean_kl_per_unit(mean, variance):
+    r"""Mean over the rows of :math:`KL(N(\mu, \sigma^2) \| N(0, 1))` for each unit, from arrays.
+
+    Computed in float64, from posterior means and variances of shape
+    (n_samples, n_components); returns an array of shape (n_components,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean_kl_per_unit(np.array([[0.0, 1.0], [0.0, -1.0]]), np.ones((2, 2)))
+    array([0. , 0.5])
+    """
+    mean = torch.as_tensor(np.asarray(mean, dtype=np.float64))
+    variance = np.asarray(variance, dtype=np.float64)
+    return kl_to_standard_normal(mean, torch.from_numpy(np.log(variance))).mean(dim=0).numpy()
+
+
 def kl_between_diagonal_gaussians(mean, logvar, prior_mean, prior_logvar):
     r"""Closed-form :math:`KL(N(\mu, \sigma^2) \| N(m, s^2))` per latent unit.
 

@@ -27,7 +27,7 @@ from ._objectives import (
     importance_sampled_log_likelihood,
 )
 from ._penalties import VirtualAdversarialTerm
-from ._priors import PRIORS, committed_log_variance, kl_to_standard_normal, make_prior
+from ._priors import PRIORS, committed_log_variance, make_prior, mean_kl_per_unit
 from ._validation import check_labels, torch_generator
 
 # Draws decoded together when scoring: a pass decodes this many times CHUNK_ROWS rows, which
@@ -618,11 +618,11 @@ class VAETransformer(BaseAutoencoder):
     def _leaves_units_closed(self, X, y):
         """Whether some latent unit carries almost nothing about the training rows X."""
         mean, std = self.posterior(X, y) if self.conditional else self.posterior(X)
-        kl = kl_to_standard_normal(torch.as_tensor(mean), torch.as_tensor(2 * np.log(std)))
+        kl = mean_kl_per_unit(mean, np.square(std))
         # free_bits and committed_rate hold every unit near their floor whether the decoder
         # reads it or not: what counts is the KL above the floor.
         floor = np.maximum(self._kl_floor(), self.committed_rate)
-        return bool(np.any(kl.mean(dim=0).numpy() < _CLOSED_UNIT_NATS + floor))
+        return bool(np.any(kl < _CLOSED_UNIT_NATS + floor))
 
     def _checkpoint_params(self):
         # The PPCA restart of init="auto" is another training run than the random one.

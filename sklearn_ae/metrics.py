@@ -40,7 +40,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._priors import kl_to_standard_normal, posterior_mutual_information
+from ._priors import mean_kl_per_unit, posterior_mutual_information
 
 
 def _two_sets(first, second, first_name, second_name):
@@ -212,9 +212,7 @@ def kl_per_dimension(estimator, X, y=None):
     >>> kl_per_dimension(vae, X).shape
     (4,)
     """
-    mean, variance = _posterior(estimator, X, y)
-    kl = kl_to_standard_normal(torch.from_numpy(mean), torch.from_numpy(np.log(variance)))
-    return kl.mean(dim=0).numpy()
+    return mean_kl_per_unit(*_posterior(estimator, X, y))
 
 
 def active_units(estimator, X, y=None, *, threshold=0.01):
