@@ -67,8 +67,10 @@ VARIANTS = {
     # the start itself).
     "early_stopping": {"early_stopping": True},
     "init=pca+early_stopping": {"init": "pca", "early_stopping": True},
-    # The random start, restarted as PPCA where it leaves a unit unused.
+    # The random start, restarted as PPCA where it leaves a unit unused (the default), and the
+    # random start kept.
     "init=auto": {"init": "auto"},
+    "init=random": {"init": "random"},
     "prior=flow": {"prior": "flow", "n_prior_components": 4},
     "prior=normal": {"prior": "normal"},
     "n_prior_components=1": {"n_prior_components": 1},

@@ -14,7 +14,7 @@ of epochs 2-6). Writes benchmarks/results/generalization.md.
     python benchmarks/generalization.py
     python benchmarks/generalization.py --data wine,khan --seeds 0,1,2
     python benchmarks/generalization.py --ae-params '{"hidden_layer_sizes": [64]}' --tag small
-    python benchmarks/generalization.py --vae-params '{"init": "auto"}' --tag vae_init_auto
+    python benchmarks/generalization.py --vae-params '{"init": "random"}' --tag vae_init_random
 """
 
 import argparse

@@ -15,15 +15,15 @@ draws decoded), the vector-quantized autoencoder (its code-index prior's draws d
 ``--n-components`` must be even), the VAE, the mixture-prior VAE, the flow-prior VAE
 (4 transforms) and the Bernoulli VAE with the autoregressive decoder (at its default 100
 epochs and at 200), with their defaults at ``--n-components`` codes and
-``random_state=seed``, and the VAE with ``init="auto"`` (restarted as PPCA where a
-random start leaves a unit unused). ``--only TEXT`` fits only the generators whose name contains
+``random_state=seed``, and the VAE with ``init="random"`` (the random start kept where the
+default restarts it as PPCA). ``--only TEXT`` fits only the generators whose name contains
 TEXT, ``--generators "NAME;NAME"`` only those named.
 Writes benchmarks/results/<--output>.md (sample_quality.md by default).
 
     python benchmarks/sample_quality.py
     python benchmarks/sample_quality.py --only autoregressive --output sample_quality_autoregressive
     python benchmarks/sample_quality.py --data digits --seeds 0 --n-components 2
-    python benchmarks/sample_quality.py --generators "VAE;VAE (PCA start where units close)"
+    python benchmarks/sample_quality.py --generators "VAE;VAE (random start)"
 """
 
 from collections import defaultdict
@@ -65,8 +65,8 @@ def models(n_components, seed):
         ),
         ("VAE", VAETransformer(n_components, random_state=seed)),
         (
-            "VAE (PCA start where units close)",
-            VAETransformer(n_components, init="auto", random_state=seed),
+            "VAE (random start)",
+            VAETransformer(n_components, init="random", random_state=seed),
         ),
         ("VAE (mixture prior)", VAETransformer(n_components, prior="mixture", random_state=seed)),
         (

@@ -6,9 +6,10 @@ A VAE that uses the dimensions it is asked for
 Asked for 32 dimensions of the digits, a Gaussian VAE trained from a random start carries
 information in only a few of them: the others keep their posterior at the prior for every row
 (posterior collapse), and its reconstructions are far worse than PCA's at 32 components.
-``init="auto"`` checks the trained model: where a unit carries less than 0.1 nats of KL on the
-training rows, it trains again from probabilistic PCA (``init="pca"``), the model every unit
-starts in use, and keeps that one; ``init_`` says which start the model kept.
+The default, ``init="auto"``, checks the trained model: where a unit carries less than 0.1 nats
+of KL on the training rows, it trains again from probabilistic PCA (``init="pca"``), the model
+every unit starts in use, and keeps that one; ``init_`` says which start the model kept.
+``init="random"`` keeps the random start.
 
 The plot shows each unit's KL on held-out rows, largest first; the printout, the units in use,
 the reconstruction error relative to PCA's and the importance-sampled test log-likelihood. See

@@ -112,8 +112,15 @@ class VAETransformer(BaseAutoencoder):
         ``sample`` (which draws each) and ``inverse_transform`` (which feeds
         each one's mean to the next) take one pass per feature (pixel).
 
-    init : {"random", "pca", "auto"}, default="random"
-        How the network starts. ``"pca"`` adds a linear path beside the
+    init : {"auto", "pca", "random"}, default="auto"
+        How the network starts. ``"auto"`` trains from a random start and,
+        where that leaves a unit unused (its KL averages below 0.1 nats over
+        the training rows, above the floor of ``free_bits`` or
+        ``committed_rate`` where set), trains again from the PCA start and
+        keeps that model: the PCA start gained on the benchmarks' data where
+        the random start left units unused and lost where it used them all.
+        It costs a second fit where it restarts, and is ``"random"`` where
+        ``"pca"`` does not apply. ``"pca"`` adds a linear path beside the
         encoder's mean and the decoder and starts the network as
         probabilistic PCA fitted to X (Tipping & Bishop, 1999): PCA's axes, PPCA's
         exact posterior, and every feature's variance at PPCA's noise
@@ -123,14 +130,8 @@ class VAETransformer(BaseAutoencoder):
         reconstruction error near PCA's, where a random start may leave most
         units closed; whether the bounds gain too depends on the data (see
         :ref:`collapse`). Needs ``architecture="mlp"``,
-        ``likelihood="gaussian"`` and ``decoder="factorized"``. ``"auto"``
-        trains from a random start and, where that leaves a unit unused (its
-        KL averages below 0.1 nats over the training rows, above the floor of
-        ``free_bits`` or ``committed_rate`` where set), trains again from
-        the PCA start and keeps that model: the PCA start gained on the
-        benchmarks' data where the random start left units unused and lost
-        where it used them all. It costs a second fit where it restarts, and
-        is ``"random"`` where ``"pca"`` does not apply.
+        ``likelihood="gaussian"`` and ``decoder="factorized"``.
+        ``"random"``: the random start alone.
 
     beta : float, default=1.0
         Weight of the KL term: above 1 favours disentangled, smoother codes
@@ -377,7 +378,7 @@ class VAETransformer(BaseAutoencoder):
         activation="relu",
         likelihood="gaussian",
         decoder="factorized",
-        init="random",
+        init="auto",
         beta=1.0,
         kl_warmup=0,
         free_bits=0.0,
