@@ -104,7 +104,7 @@ def test_pca_init_keeps_the_units_in_use_and_reconstructs_near_pca(digits):
         return np.mean((X_test - vae.inverse_transform(vae.transform(X_test))) ** 2)
 
     started_as_pca = VAETransformer(8, init="pca", **params).fit(X_train)
-    started_at_random = VAETransformer(8, **params).fit(X_train)
+    started_at_random = VAETransformer(8, init="random", **params).fit(X_train)
     # Measured (seeds 0-2): test MSE 0.86-0.87x PCA's from the PCA start, 2.65-2.77x from a
     # random one; every unit over 0.1 nats in both.
     assert np.sum(kl_per_dimension(started_as_pca, X_test) > 0.1) == 8
@@ -141,7 +141,7 @@ def test_auto_init_restarts_as_pca_only_where_the_random_start_leaves_units_clos
 
 def test_auto_init_counts_the_kl_above_the_free_bits(digits):
     params = {"hidden_layer_sizes": (16,), "max_iter": 20, "random_state": 0, "free_bits": 0.25}
-    at_random = VAETransformer(4, **params).fit(digits)
+    at_random = VAETransformer(4, init="random", **params).fit(digits)
     # Measured: every unit over 0.1 nats (0.23 to 0.64), one under 0.1 nats above the floor.
     kl = kl_per_dimension(at_random, digits)
     assert np.all(kl > 0.1) and np.any(kl < 0.25 + 0.1)
