@@ -32,6 +32,8 @@ a run with ``--dcign-params`` (JSON, added to the DC-IGN's parameters), ``--link
     python benchmarks/inverse_graphics.py --seeds 0 --max-iter 20
     python benchmarks/inverse_graphics.py --dcign-params '{"encoder_updates": "aggressive"}' \
         --tag aggressive
+    python benchmarks/inverse_graphics.py \
+        --dcign-params '{"architecture": "conv", "image_shape": [32, 32]}' --tag conv
     python benchmarks/inverse_graphics.py --linked --dcign-params '{"free_bits": 1.0}' \
         --tag linked_free_bits
     python benchmarks/inverse_graphics.py --seeds 0,1,2,3,4 --linked \
