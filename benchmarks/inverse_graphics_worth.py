@@ -1,7 +1,7 @@
 """Why the inverse-graphics network's shape and rotation units stay empty: what those factors
 are worth to a decoder, whether an encoder can read them, a DC-IGN without rotation, one
-trained longer, where the shape's information goes, and whether the clamp's invariance holds on
-unseen rows.
+trained longer, where the shape's information goes, which shapes' rotations the codes read, and
+whether the clamp's invariance holds on unseen rows.
 
 Data: ``make_sprites(6000, random_state=0)``, the 80/20 split (random_state 0) of
 ``inverse_graphics.py``. Seven measurements:
