@@ -28,7 +28,8 @@ Data: ``make_sprites(6000, random_state=0)``, the 80/20 split (random_state 0) o
   share of the rotation as that shape shows it (a square repeats every quarter turn, an ellipse
   every half turn), for the DC-IGN above, for one trained with factor floors on linked
   quarter-turn sprites (``inverse_graphics_quarter_linked_factor_floor.md``, seed 0), and for
-  the supervised CNN reader of ``inverse_graphics.py`` on each kind of sprites;
+  the supervised CNN reader of ``inverse_graphics.py`` on each kind of sprites; and the MIG of
+  the same codes on those new sprites, which share no group with the training rows;
 - whether the clamp's invariance holds on unseen rows: for the groups that vary each factor,
   in the training rows and in the test rows, each unit's variance within its group as a share
   of its variance over all rows, for the same DC-IGN, and how much of the varying factor's
@@ -170,17 +171,22 @@ def rotation_read_row(name, codes, factors):
     return [name, *cells]
 
 
-def rotation_read_rows(dcign, X_train, f_train, rotation_range, sprites):
-    """rotation_read_row for the supervised CNN reader (trained on the same rows) and for
-    ``dcign``, on NEW_SPRITES new sprites drawn with ``rotation_range``."""
+def new_sprite_rows(dcign, X_train, f_train, rotation_range, sprites):
+    """The supervised CNN reader (trained on the same rows) and ``dcign`` on NEW_SPRITES new
+    sprites drawn with ``rotation_range``: a rotation_read_row and a row of MIG and gaps each."""
     X_new, f_new = make_sprites(
         NEW_SPRITES, group_size=1, rotation_range=rotation_range, random_state=1
     )
-    cnn = supervised_codes(X_train, f_train, X_new)
-    return [
-        rotation_read_row(f"supervised CNN reader, {sprites}", cnn, f_new),
-        rotation_read_row(f"DC-IGN, {sprites}", dcign.transform(X_new), f_new),
-    ]
+    rotation_rows, gap_rows = [], []
+    for name, codes in [
+        ("supervised CNN reader", supervised_codes(X_train, f_train, X_new)),
+        ("DC-IGN", dcign.transform(X_new)),
+    ]:
+        rotation_rows.append(rotation_read_row(f"{name}, {sprites}", codes, f_new))
+        gaps = factor_gaps(codes, f_new)
+        gap_rows.append([f"{name}, {sprites}", f"{np.mean(gaps):.3f}"])
+        gap_rows[-1] += [f"{gap:.3f}" for gap in gaps]
+    return rotation_rows, gap_rows
 
 
 def _deviation_from_means(values, labels):
@@ -298,14 +304,17 @@ def main():
         for name, features in reads.items()
     ]
     print(*dcign_information, *read_rows, sep="\n", flush=True)
-    rotation_rows = rotation_read_rows(dcign, X_train, f_train, "full", "default sprites")
+    rotation_rows, new_gap_rows = new_sprite_rows(
+        dcign, X_train, f_train, "full", "default sprites"
+    )
     Q, q = make_sprites(6000, linked=True, rotation_range="quarter", random_state=0)
     Q_train, _, q_train, _ = train_test_split(Q, q, test_size=0.2, random_state=0)
     floored, _ = fit_dcign(Q_train, q_train, max_iter=100, free_bits=FACTOR_FLOORS)
-    rotation_rows += rotation_read_rows(
+    rows = new_sprite_rows(
         floored, Q_train, q_train, "quarter", "linked quarter-turn sprites, factor floors"
     )
-    print(*rotation_rows, sep="\n", flush=True)
+    rotation_rows, new_gap_rows = rotation_rows + rows[0], new_gap_rows + rows[1]
+    print(*rotation_rows, *new_gap_rows, sep="\n", flush=True)
     invariance = {
         name: within_group_rows(dcign, rows, row_factors)
         for name, rows, row_factors in [("training", X_train, f_train), ("test", X_test, f_test)]
@@ -408,6 +417,13 @@ def main():
         "unit is the grid value it predicts.",
         "",
         *markdown_table(["codes, trained on", *SHAPES], rotation_rows),
+        "",
+        "The MIG and each factor's gap of the same codes on the same new sprites (20 bins). The "
+        "test rows of inverse_graphics.md come from make_sprites' groups of ten, split at "
+        "random, so every one of them shares every factor but one with training rows; these "
+        "share no group with them.",
+        "",
+        *markdown_table(["codes, trained on", "MIG", *(f"gap {f}" for f in FACTORS)], new_gap_rows),
         "",
         "## Whether the clamp's invariance holds on unseen rows",
         "",
