@@ -184,8 +184,7 @@ def new_sprite_rows(dcign, X_train, f_train, rotation_range, sprites):
     ]:
         rotation_rows.append(rotation_read_row(f"{name}, {sprites}", codes, f_new))
         gaps = factor_gaps(codes, f_new)
-        gap_rows.append([f"{name}, {sprites}", f"{np.mean(gaps):.3f}"])
-        gap_rows[-1] += [f"{gap:.3f}" for gap in gaps]
+        gap_rows.append([f"{name}, {sprites}", f"{np.mean(gaps):.3f}", *(f"{g:.3f}" for g in gaps)])
     return rotation_rows, gap_rows
 
 
