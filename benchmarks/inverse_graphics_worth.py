@@ -309,10 +309,11 @@ def main():
     Q, q = make_sprites(6000, linked=True, rotation_range="quarter", random_state=0)
     Q_train, _, q_train, _ = train_test_split(Q, q, test_size=0.2, random_state=0)
     floored, _ = fit_dcign(Q_train, q_train, max_iter=100, free_bits=FACTOR_FLOORS)
-    rows = new_sprite_rows(
+    quarter_rotation_rows, quarter_gap_rows = new_sprite_rows(
         floored, Q_train, q_train, "quarter", "linked quarter-turn sprites, factor floors"
     )
-    rotation_rows, new_gap_rows = rotation_rows + rows[0], new_gap_rows + rows[1]
+    rotation_rows += quarter_rotation_rows
+    new_gap_rows += quarter_gap_rows
     print(*rotation_rows, *new_gap_rows, sep="\n", flush=True)
     invariance = {
         name: within_group_rows(dcign, rows, row_factors)
