@@ -55,6 +55,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_ae import VAETransformer
+from sklearn_ae._factor_groups import PULL_WEIGHT
 from sklearn_ae._sprites import FACTOR_VALUES
 from sklearn_ae.datasets import make_sprites
 from sklearn_ae.metrics import kl_per_dimension, mutual_information_gap
@@ -276,8 +277,8 @@ def main():
         f"make_sprites(6000, {data}random_state=0), {len(X_train)} training and "
         f"{len(X_test)} test rows; VAETransformer(7, likelihood='bernoulli', random_state=seed, "
         f"max_iter={args.max_iter}) with {', '.join(['factor_dims=(1, 1, 1, 1, 1)', *extra])} "
-        "and the training "
-        "rows' factors (DC-IGN), or with beta=4.0 and no factors. MIG and the gap of each "
+        f"and the training rows' factors (DC-IGN; the clamp's pull weight PULL_WEIGHT = "
+        f"{PULL_WEIGHT:g}), or with beta=4.0 and no factors. MIG and the gap of each "
         "factor on the test codes (20 bins); test NLL bound: minus the test ELBO, in nats; KL of "
         "each unit, in order (DC-IGN: shape, scale, rotation, x, y, then the two free units): "
         "the mean over the test rows of KL(q(z_j|x) || N(0, 1)), in nats.",

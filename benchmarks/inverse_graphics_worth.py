@@ -63,7 +63,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_ae import VAETransformer
-from sklearn_ae._factor_groups import one_factor_groups
+from sklearn_ae._factor_groups import PULL_WEIGHT, one_factor_groups
 from sklearn_ae._sprites import SHAPES, render
 from sklearn_ae.datasets import make_sprites
 from sklearn_ae.metrics import factor_information, kl_per_dimension
@@ -354,7 +354,8 @@ def main():
 
     body = [
         f"make_sprites(6000, random_state=0), {len(X_train)} training and {len(X_test)} test "
-        "rows (the split of inverse_graphics.md).",
+        "rows (the split of inverse_graphics.md); every DC-IGN clamps with the pull weight "
+        f"PULL_WEIGHT = {PULL_WEIGHT:g}.",
         "",
         "## What each factor is worth to a decoder",
         "",
