@@ -3,7 +3,8 @@
 The DC-IGN of ``inverse_graphics.py`` is started twice: from its random start, and from an
 encoder trained on the factors themselves, whose units already follow them. If training then
 keeps that code, a better start (or a better optimizer) is what the random start lacks; if it
-moves away from it, the objective itself prefers another code.
+moves away from it, and the code held in place scores a higher loss than the codes training
+finds, the objective itself prefers another code.
 
 Data: ``make_sprites(6000, random_state=0)`` over the full turn, and the same with
 ``rotation_range="quarter"``, whose images tell every factor; the 80/20 split (random_state 0)
@@ -18,12 +19,17 @@ of ``inverse_graphics.py``. For each kind of sprites and seed:
   shape shows alike: the rotation within a quarter turn), the free units' means at 0 and
   every log-variance at -3; then 30 epochs of the DC-IGN objective with the encoder frozen,
   so the decoder learns to read that code; then 100 epochs of the DC-IGN objective for the
-  whole network (``warm_start=True``).
+  whole network (``warm_start=True``);
+- supervised code held: the same supervised start, then 130 epochs of the DC-IGN objective
+  with the encoder's posterior means held where the factors put them (its trunk frozen, the
+  means' part of its last layer put back after every batch); the decoder and the posterior
+  variances train. Its training loss is what the objective makes of that code.
 
 Measures on the test rows: the MIG and each factor's gap, the test NLL bound (minus the test
 ELBO), each unit's KL and each unit's share of the shape's entropy
-(``sklearn_ae.metrics.factor_information``); the training loss (the DC-IGN objective, mean of
-the last five epochs). Every epoch's time and loss are written. Writes
+(``sklearn_ae.metrics.factor_information``); the training loss (minus the bound with clamped
+units, mean of the last five epochs; the pull towards the group means acts on the gradient
+only and is not part of it). Every epoch's time and loss are written. Writes
 benchmarks/results/inverse_graphics_start.md.
 
     python benchmarks/inverse_graphics_start.py
@@ -38,6 +44,7 @@ import torch
 from _report import markdown_table, write_result
 from inverse_graphics import FACTOR_DIMS, epoch_log, factor_gaps
 from sklearn.model_selection import train_test_split
+from skorch.callbacks import Callback
 
 from sklearn_ae import VAETransformer
 from sklearn_ae._factor_groups import PULL_WEIGHT
@@ -103,43 +110,89 @@ def last_loss(model):
     return float(np.mean(model.loss_curve_[-5:]))
 
 
-def run(kind, seed, X_train, f_train, X_test, f_test):
-    """Table rows and epoch logs of the two starts on one kind of sprites."""
-    rows, logs = [], []
-    common = dict(likelihood="bernoulli", factor_dims=FACTOR_DIMS, random_state=seed)
-    model = VAETransformer(7, max_iter=DECODER_EPOCHS + JOINT_EPOCHS, **common)
-    model.fit(X_train, f_train)
-    rows.append(measure("random start", seed, model, X_test, f_test, last_loss(model)))
-    logs += epoch_log(f"{kind}, random start, seed {seed}", model)
+class HoldPosteriorMeans(Callback):
+    """Puts the rows of the encoder's last layer that give the posterior means back after every
+    batch, once :meth:`hold` has saved them: with the trunk frozen, every row's code stays."""
 
-    model = VAETransformer(7, max_iter=1, warm_start=True, init="random", **common)
+    def __init__(self):
+        self.saved = None
+
+    def hold(self, module):
+        n = module.n_components
+        self.saved = [p.detach()[:n].clone() for p in module.posterior.parameters()]
+
+    def on_batch_end(self, net, **kwargs):
+        if self.saved is None:
+            return
+        with torch.no_grad():
+            for parameter, saved in zip(
+                net.module_.posterior.parameters(), self.saved, strict=True
+            ):
+                parameter[: len(saved)] = saved
+
+
+def supervised_start(seed, common, X_train, f_train, callbacks=None):
+    """A DC-IGN (``warm_start=True``) built by one epoch, its encoder then trained on the
+    factors; and the encoder training's log lines."""
+    model = VAETransformer(
+        7, max_iter=1, warm_start=True, init="random", callbacks=callbacks, **common
+    )
     model.fit(X_train, f_train)
     mse, seconds = train_encoder_on_factors(model, X_train, f_train, seed)
-    logs += [
-        f"### {kind}, supervised start, seed {seed}",
-        "",
+    return model, [
         "- encoder on the factors, seconds of every epoch: "
         + ", ".join(f"{s:.1f}" for s in seconds),
         f"- its loss (squared error of the means, free units and log-variances) in the last "
         f"epoch: {mse:.3f}",
-        "",
     ]
+
+
+def set_trainable(parameters, trainable):
+    for parameter in parameters:
+        parameter.requires_grad_(trainable)
+
+
+def run(kind, seed, X_train, f_train, X_test, f_test):
+    """Table rows and epoch logs of the three starts on one kind of sprites."""
+    rows, logs = [], []
+    common = dict(likelihood="bernoulli", factor_dims=FACTOR_DIMS, random_state=seed)
+    epochs = DECODER_EPOCHS + JOINT_EPOCHS
+    model = VAETransformer(7, max_iter=epochs, **common)
+    model.fit(X_train, f_train)
+    rows.append(measure("random start", seed, model, X_test, f_test, last_loss(model)))
+    logs += epoch_log(f"{kind}, random start, seed {seed}", model)
+
+    model, encoder_log = supervised_start(seed, common, X_train, f_train)
     encoder = model.net_.module_.inference_parameters()
-    for parameter in encoder:
-        parameter.requires_grad_(False)
+    set_trainable(encoder, False)
     model.set_params(max_iter=DECODER_EPOCHS).fit(X_train, f_train)
-    for parameter in encoder:
-        parameter.requires_grad_(True)
+    set_trainable(encoder, True)
     rows.append(measure("supervised start", seed, model, X_test, f_test, last_loss(model)))
     model.set_params(max_iter=JOINT_EPOCHS).fit(X_train, f_train)
     rows.append(
         measure("supervised start, then trained", seed, model, X_test, f_test, last_loss(model))
     )
     # One history: epoch 1 builds the network, then the frozen encoder's epochs, then the rest.
-    logs += epoch_log(
-        f"{kind}, supervised start (epoch 1: built; 2-{DECODER_EPOCHS + 1}: decoder only), "
-        f"then trained, seed {seed}",
-        model,
+    logs += (
+        epoch_log(
+            f"{kind}, supervised start (epoch 1: built; 2-{DECODER_EPOCHS + 1}: decoder only), "
+            f"then trained, seed {seed}",
+            model,
+        )[:2]
+        + encoder_log
+        + epoch_log("", model)[2:]
+    )
+
+    hold = HoldPosteriorMeans()
+    model, encoder_log = supervised_start(seed, common, X_train, f_train, [("hold", hold)])
+    set_trainable(model.net_.module_.trunk.parameters(), False)
+    hold.hold(model.net_.module_)
+    model.set_params(max_iter=epochs).fit(X_train, f_train)
+    rows.append(measure("supervised code held", seed, model, X_test, f_test, last_loss(model)))
+    logs += (
+        epoch_log(f"{kind}, supervised code held (epoch 1: built), seed {seed}", model)[:2]
+        + encoder_log
+        + epoch_log("", model)[2:]
     )
     for row in rows:
         print(kind, *row, flush=True)
@@ -173,9 +226,12 @@ def main():
         f"trained {ENCODER_EPOCHS} epochs to put each factor in its own unit (the rotation "
         f"within a quarter turn) and a decoder trained {DECODER_EPOCHS} epochs to read it "
         f"(*supervised start*), then {JOINT_EPOCHS} epochs of the objective for the whole "
-        "network (*then trained*). 80/20 split; MIG and gaps on the test codes (20 bins); "
-        "test NLL bound: minus the test ELBO, in nats; training loss: the objective, mean of "
-        "the last five epochs; KL of each unit (shape, scale, rotation, x, y, then the two "
+        "network (*then trained*), or the same start's posterior means held in place for "
+        f"{DECODER_EPOCHS + JOINT_EPOCHS} epochs while the decoder and the posterior variances "
+        "train (*supervised code held*). 80/20 split; MIG and gaps on the test codes (20 bins); "
+        "test NLL bound: minus the test ELBO, in nats; training loss: minus the bound with "
+        "clamped units (without the pull, which acts on the gradient only), mean of the last "
+        "five epochs; KL of each unit (shape, scale, rotation, x, y, then the two "
         "free units) on the test rows, in nats; each unit's share of the shape's entropy "
         "on the test rows (units 1-7)."
     )
