@@ -1,7 +1,7 @@
 """Does the inverse-graphics objective keep a code whose units follow the factors?
 
-The DC-IGN of ``inverse_graphics.py`` is started twice: from its random start, and from an
-encoder trained on the factors themselves, whose units already follow them. If training then
+The DC-IGN of ``inverse_graphics.py`` is started from its random start, and from an encoder
+trained on the factors themselves, whose units already follow them. If training then
 keeps that code, a better start (or a better optimizer) is what the random start lacks; if it
 moves away from it, and the code held in place scores a higher loss than the codes training
 finds, the objective itself prefers another code.
@@ -92,8 +92,9 @@ def train_encoder_on_factors(model, X, factors, seed):
 
 
 def measure(name, seed, model, X_test, f_test, train_loss):
-    gaps = factor_gaps(model.transform(X_test), f_test)
-    shape_share = factor_information(model.transform(X_test), f_test)[:, 0]
+    codes = model.transform(X_test)
+    gaps = factor_gaps(codes, f_test)
+    shape_share = factor_information(codes, f_test)[:, 0]
     return [
         name,
         seed,
@@ -147,6 +148,12 @@ def supervised_start(seed, common, X_train, f_train, callbacks=None):
     ]
 
 
+def start_log(name, model, encoder_log):
+    """The epoch log of a supervised start, with its encoder's training first."""
+    log = epoch_log(name, model)
+    return log[:2] + encoder_log + log[2:]
+
+
 def set_trainable(parameters, trainable):
     for parameter in parameters:
         parameter.requires_grad_(trainable)
@@ -173,15 +180,8 @@ def run(kind, seed, X_train, f_train, X_test, f_test):
         measure("supervised start, then trained", seed, model, X_test, f_test, last_loss(model))
     )
     # One history: epoch 1 builds the network, then the frozen encoder's epochs, then the rest.
-    logs += (
-        epoch_log(
-            f"{kind}, supervised start (epoch 1: built; 2-{DECODER_EPOCHS + 1}: decoder only), "
-            f"then trained, seed {seed}",
-            model,
-        )[:2]
-        + encoder_log
-        + epoch_log("", model)[2:]
-    )
+    name = f"{kind}, supervised start (epoch 1: built; 2-{DECODER_EPOCHS + 1}: decoder only)"
+    logs += start_log(f"{name}, then trained, seed {seed}", model, encoder_log)
 
     hold = HoldPosteriorMeans()
     model, encoder_log = supervised_start(seed, common, X_train, f_train, [("hold", hold)])
@@ -189,11 +189,8 @@ def run(kind, seed, X_train, f_train, X_test, f_test):
     hold.hold(model.net_.module_)
     model.set_params(max_iter=epochs).fit(X_train, f_train)
     rows.append(measure("supervised code held", seed, model, X_test, f_test, last_loss(model)))
-    logs += (
-        epoch_log(f"{kind}, supervised code held (epoch 1: built), seed {seed}", model)[:2]
-        + encoder_log
-        + epoch_log("", model)[2:]
-    )
+    name = f"{kind}, supervised code held (epoch 1: built), seed {seed}"
+    logs += start_log(name, model, encoder_log)
     for row in rows:
         print(kind, *row, flush=True)
     return rows, logs
