@@ -27,9 +27,10 @@ of ``inverse_graphics.py``. For each kind of sprites and seed:
 
 Measures on the test rows: the MIG and each factor's gap, the test NLL bound (minus the test
 ELBO), each unit's KL and each unit's share of the shape's entropy
-(``sklearn_ae.metrics.factor_information``); the training loss (minus the bound with clamped
-units, mean of the last five epochs; the pull towards the group means acts on the gradient
-only and is not part of it). Every epoch's time and loss are written. Writes
+(``sklearn_ae.metrics.factor_information``). On the training rows, whose codes the training
+loss scores: the MIG, and the training loss (minus the bound with clamped units, mean of the
+last five epochs; the pull towards the group means acts on the gradient only and is not part
+of it). Every epoch's time and loss are written. Writes
 benchmarks/results/inverse_graphics_start.md.
 
     python benchmarks/inverse_graphics_start.py
@@ -91,7 +92,10 @@ def train_encoder_on_factors(model, X, factors, seed):
     return total / len(rows), seconds
 
 
-def measure(name, seed, model, X_test, f_test, train_loss):
+def measure(name, seed, model, split):
+    """A table row: the test codes' MIG, gaps, bound, KL and shares of the shape, the training
+    codes' MIG and the training loss."""
+    X_train, X_test, f_train, f_test = split
     codes = model.transform(X_test)
     gaps = factor_gaps(codes, f_test)
     shape_share = factor_information(codes, f_test)[:, 0]
@@ -100,15 +104,12 @@ def measure(name, seed, model, X_test, f_test, train_loss):
         seed,
         f"{np.mean(gaps):.3f}",
         *(f"{g:.3f}" for g in gaps),
+        f"{np.mean(factor_gaps(model.transform(X_train), f_train)):.3f}",
         f"{-model.score(X_test):.2f}",
-        f"{train_loss:.2f}",
+        f"{np.mean(model.loss_curve_[-5:]):.2f}",
         " / ".join(f"{kl:.2f}" for kl in kl_per_dimension(model, X_test)),
         " / ".join(f"{s:.2f}" for s in shape_share),
     ]
-
-
-def last_loss(model):
-    return float(np.mean(model.loss_curve_[-5:]))
 
 
 class HoldPosteriorMeans(Callback):
@@ -159,14 +160,15 @@ def set_trainable(parameters, trainable):
         parameter.requires_grad_(trainable)
 
 
-def run(kind, seed, X_train, f_train, X_test, f_test):
+def run(kind, seed, split):
     """Table rows and epoch logs of the three starts on one kind of sprites."""
+    X_train, _, f_train, _ = split
     rows, logs = [], []
     common = dict(likelihood="bernoulli", factor_dims=FACTOR_DIMS, random_state=seed)
     epochs = DECODER_EPOCHS + JOINT_EPOCHS
     model = VAETransformer(7, max_iter=epochs, **common)
     model.fit(X_train, f_train)
-    rows.append(measure("random start", seed, model, X_test, f_test, last_loss(model)))
+    rows.append(measure("random start", seed, model, split))
     logs += epoch_log(f"{kind}, random start, seed {seed}", model)
 
     model, encoder_log = supervised_start(seed, common, X_train, f_train)
@@ -174,11 +176,9 @@ def run(kind, seed, X_train, f_train, X_test, f_test):
     set_trainable(encoder, False)
     model.set_params(max_iter=DECODER_EPOCHS).fit(X_train, f_train)
     set_trainable(encoder, True)
-    rows.append(measure("supervised start", seed, model, X_test, f_test, last_loss(model)))
+    rows.append(measure("supervised start", seed, model, split))
     model.set_params(max_iter=JOINT_EPOCHS).fit(X_train, f_train)
-    rows.append(
-        measure("supervised start, then trained", seed, model, X_test, f_test, last_loss(model))
-    )
+    rows.append(measure("supervised start, then trained", seed, model, split))
     # One history: epoch 1 builds the network, then the frozen encoder's epochs, then the rest.
     name = f"{kind}, supervised start (epoch 1: built; 2-{DECODER_EPOCHS + 1}: decoder only)"
     logs += start_log(f"{name}, then trained, seed {seed}", model, encoder_log)
@@ -188,7 +188,7 @@ def run(kind, seed, X_train, f_train, X_test, f_test):
     set_trainable(model.net_.module_.trunk.parameters(), False)
     hold.hold(model.net_.module_)
     model.set_params(max_iter=epochs).fit(X_train, f_train)
-    rows.append(measure("supervised code held", seed, model, X_test, f_test, last_loss(model)))
+    rows.append(measure("supervised code held", seed, model, split))
     name = f"{kind}, supervised code held (epoch 1: built), seed {seed}"
     logs += start_log(name, model, encoder_log)
     for row in rows:
@@ -202,15 +202,15 @@ def main():
     parser.add_argument("--kinds", default="full,quarter", help="rotation ranges, comma-separated")
     args = parser.parse_args()
     header = ["code", "seed", "MIG", "gap shape", "gap scale", "gap rotation", "gap x", "gap y"]
-    header += ["test NLL bound", "training loss", "KL of units 1-7", "share of the shape"]
+    header += ["MIG, training rows", "test NLL bound", "training loss", "KL of units 1-7"]
+    header += ["share of the shape"]
     body, logs = [], []
     for kind in args.kinds.split(","):
         X, factors = make_sprites(6000, rotation_range=kind, random_state=0)
         split = train_test_split(X, factors, test_size=0.2, random_state=0)
-        X_train, X_test, f_train, f_test = split
         rows = []
         for seed in [int(s) for s in args.seeds.split(",")]:
-            seed_rows, seed_logs = run(kind, seed, X_train, f_train, X_test, f_test)
+            seed_rows, seed_logs = run(kind, seed, split)
             rows += seed_rows
             logs += seed_logs
         data = "" if kind == "full" else f"rotation_range={kind!r}, "
@@ -225,7 +225,8 @@ def main():
         f"(*supervised start*), then {JOINT_EPOCHS} epochs of the objective for the whole "
         "network (*then trained*), or the same start's posterior means held in place for "
         f"{DECODER_EPOCHS + JOINT_EPOCHS} epochs while the decoder and the posterior variances "
-        "train (*supervised code held*). 80/20 split; MIG and gaps on the test codes (20 bins); "
+        "train (*supervised code held*). 80/20 split; MIG and gaps on the test codes (20 bins), "
+        "and the MIG of the training rows' codes; "
         "test NLL bound: minus the test ELBO, in nats; training loss: minus the bound with "
         "clamped units (without the pull, which acts on the gradient only), mean of the last "
         "five epochs; KL of each unit (shape, scale, rotation, x, y, then the two "
